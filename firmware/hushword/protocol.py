@@ -185,7 +185,7 @@ class FrameParser:
                     out.append(("text", bytes(buf[i:n])))
                     i = n
                 break
-        del self._buf[:i]
+        self._buf = self._buf[i:]
         return out
 
     def pending_text(self):
