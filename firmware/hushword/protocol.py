@@ -174,6 +174,10 @@ class FrameParser:
                 j += 1
             if j < n and buf[j] == 10:
                 line = bytes(buf[i:j]).rstrip(b"\r")
+                k = line.find(PREFIX, 1)  # resync after noise: an event may follow junk
+                if k > 0:
+                    out.append(("text", line[:k]))
+                    line = line[k:]
                 out.append(self._line(line))
                 i = j + 1
             elif j < n:  # a frame starts inside a line: emit the text before it
