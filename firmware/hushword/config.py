@@ -1,0 +1,177 @@
+"""Persistent privacy configuration: one small JSON file, written atomically, read fail-closed.
+
+Contract (DESIGN invariant 2):
+
+* A missing, unreadable, truncated, non-JSON or wrong-typed file means mode ``never``. The
+  permission fields (mode, endpoint, utterance limit) are taken all or nothing: one bad field
+  and the whole permission part falls back to the factory default. Audit counters are kept
+  when they themselves are well formed, so a damaged file cannot erase the record of audio that
+  already left.
+* ``save`` writes ``PATH.tmp``, then renames it over ``PATH``. A power cut leaves either the old
+  file, the new file, or (on file systems where rename cannot replace) no file -- each of which
+  loads to a safe state. A leftover ``.tmp`` is never read.
+* The debug-audio permission is deliberately *not* stored: it dies with a reboot.
+"""
+
+import json
+import os
+
+MODE_NEVER = "never"
+MODE_AFTER_WAKE = "after_wake"
+MODES = (MODE_NEVER, MODE_AFTER_WAKE)
+
+DEFAULT_PORT = 10700  # Wyoming satellite/wake default
+DEFAULT_MAX_UTTERANCE_S = 8
+MAX_UTTERANCE_S_LIMIT = 30
+MAX_HOST_LEN = 253
+
+COUNTERS = ("wyoming_bytes", "wyoming_sessions", "serial_bytes", "serial_sessions")
+MAX_FILE = 4096  # a real config is ~250 bytes; refuse to parse anything huge
+
+# Error codes reported through Store.error (the gate turns them into error events).
+ERR_MISSING = "config_missing"
+ERR_UNREADABLE = "config_unreadable"
+ERR_CORRUPT = "config_corrupt"
+ERR_INVALID = "config_invalid"
+ERR_WRITE = "config_write_failed"
+
+
+def defaults():
+    cfg = {
+        "mode": MODE_NEVER,
+        "host": "",
+        "port": DEFAULT_PORT,
+        "max_utterance_s": DEFAULT_MAX_UTTERANCE_S,
+        "counters": {},
+    }
+    for k in COUNTERS:
+        cfg["counters"][k] = 0
+    return cfg
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def valid_host(h):
+    if not isinstance(h, str) or len(h) > MAX_HOST_LEN:
+        return False
+    for c in h:
+        if not (c.isalpha() or c.isdigit() or c in ".-_:"):
+            return False
+    return True
+
+
+def valid_port(p):
+    return _is_int(p) and 0 < p < 65536
+
+
+def valid_max_utterance(s):
+    return _is_int(s) and 1 <= s <= MAX_UTTERANCE_S_LIMIT
+
+
+def check_permissions(obj):
+    """Return an error string if the permission fields of ``obj`` are unusable, else None."""
+    mode = obj.get("mode")
+    if mode not in MODES or not isinstance(mode, str):
+        return "mode"
+    if not valid_host(obj.get("host")):
+        return "host"
+    if not valid_port(obj.get("port")):
+        return "port"
+    if not valid_max_utterance(obj.get("max_utterance_s")):
+        return "max_utterance_s"
+    if mode == MODE_AFTER_WAKE and not obj.get("host"):
+        return "host"  # forwarding on with nowhere to send is not a state we persist
+    return None
+
+
+def _counters(obj):
+    c = obj.get("counters") if isinstance(obj, dict) else None
+    if not isinstance(c, dict):
+        return None
+    out = {}
+    for k in COUNTERS:
+        v = c.get(k, 0)
+        if not _is_int(v) or v < 0:
+            return None
+        out[k] = v
+    return out
+
+
+def parse(data):
+    """Parse file bytes into ``(cfg, error_code, detail)``; never raises, always returns a
+    complete config (factory default where the file is not trustworthy)."""
+    cfg = defaults()
+    if len(data) > MAX_FILE:
+        return cfg, ERR_CORRUPT, "file too large"
+    try:
+        obj = json.loads(data)
+    except Exception:  # ValueError, UnicodeError, ...: truncated or garbage
+        return cfg, ERR_CORRUPT, "not valid JSON"
+    if not isinstance(obj, dict):
+        return cfg, ERR_INVALID, "not an object"
+    counters = _counters(obj)
+    if counters is not None:
+        cfg["counters"] = counters
+    bad = check_permissions(obj)
+    if bad:
+        return cfg, ERR_INVALID, "bad field: " + bad
+    for k in ("mode", "host", "port", "max_utterance_s"):
+        cfg[k] = obj[k]
+    if counters is None:
+        return cfg, ERR_INVALID, "bad field: counters"
+    return cfg, None, None
+
+
+class Store:
+    """The config file. ``load()`` returns a config dict; ``error`` holds ``(code, detail)`` of
+    the last load or save problem (or None) for the caller to report."""
+
+    def __init__(self, path="config.json"):
+        self.path = path
+        self.error = None
+
+    def load(self):
+        self.error = None
+        try:
+            f = open(self.path, "rb")
+        except OSError:
+            self.error = (ERR_MISSING, "no config file; factory default (never)")
+            return defaults()
+        try:
+            data = f.read(MAX_FILE + 1)
+        except Exception:
+            self.error = (ERR_UNREADABLE, "read failed")
+            return defaults()
+        finally:
+            f.close()
+        cfg, code, detail = parse(data)
+        if code:
+            self.error = (code, detail + "; mode is never")
+        return cfg
+
+    def save(self, cfg):
+        """Write ``cfg`` atomically. Returns True, or False (and sets ``error``) on failure;
+        the previous file stays in place then."""
+        self.error = None
+        tmp = self.path + ".tmp"
+        data = json.dumps(cfg)
+        try:
+            f = open(tmp, "w")
+            try:
+                f.write(data)
+                f.flush()
+            finally:
+                f.close()
+            try:
+                os.rename(tmp, self.path)
+            except OSError:
+                # FAT cannot rename over a file. Removing first opens a window in which the
+                # file is missing, which loads as "never": safe.
+                os.remove(self.path)
+                os.rename(tmp, self.path)
+        except Exception as e:
+            self.error = (ERR_WRITE, repr(e))
+            return False
+        return True
