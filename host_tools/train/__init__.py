@@ -1,0 +1,60 @@
+"""`hushword train`: train a wake word or the command model from locally synthesised speech.
+
+Positives are spoken by local TTS engines (espeak-ng, flite, festival) over many voices,
+speeds and pitches; negatives are other speech, sound-alike phrases, noise and music-like
+tones; everything is mixed into noise and synthetic rooms and turned into features by the
+device's own frontend. Synthesised clips, features and per-epoch checkpoints are cached under
+.cache/hushword/, so a rerun resumes where the last one stopped.
+"""
+
+import os
+import re
+import sys
+
+from host_tools import paths
+from host_tools.errors import HushwordError
+
+
+def add_arguments(parser):
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument(
+        "--word",
+        help="wake word: hey_jarvis, alexa, or any phrase (e.g. 'hey nova')",
+    )
+    what.add_argument(
+        "--commands", action="store_true", help="train the command model (10 commands)"
+    )
+    parser.add_argument(
+        "--out", default=str(paths.MODELS), help="directory for .bin/.json (default: %(default)s)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny data set, one epoch")
+    parser.add_argument("--epochs", type=int, help="number of epochs (default: per model)")
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="processes that synthesise data (default: 2)"
+    )
+
+
+def task_name(word):
+    name = re.sub(r"[^a-z0-9]+", "_", word.strip().lower()).strip("_")
+    if not name:
+        raise HushwordError("--word needs letters, e.g. --word 'hey nova'")
+    return name
+
+
+def run(args):
+    from host_tools.train import loop
+
+    task = "commands" if args.commands else task_name(args.word)
+    os.makedirs(args.out, exist_ok=True)
+    result = loop.train(
+        task,
+        args.out,
+        seed=args.seed,
+        quick=args.quick,
+        epochs=args.epochs,
+        jobs=args.jobs,
+        log=lambda m: print(m, file=sys.stderr),
+    )
+    print(result["bin"])
+    return 0

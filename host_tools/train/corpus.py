@@ -1,0 +1,225 @@
+"""What the synthetic voices say: target phrases, confusable phrases and ordinary speech."""
+
+import numpy as np
+
+COMMANDS = [
+    "lights on",
+    "lights off",
+    "stop",
+    "volume up",
+    "volume down",
+    "play music",
+    "pause",
+    "next song",
+    "what time is it",
+    "cancel",
+]
+COMMAND_LABELS = [c.replace(" ", "_") for c in COMMANDS] + ["unknown", "background"]
+
+# Spoken forms of each target; punctuation changes espeak's prosody, a cheap way to vary it.
+SPELLINGS = {
+    "hey_jarvis": ["hey jarvis", "hey, jarvis", "hey jarvis!", "Hey Jarvis.", "hey jarvis?"],
+    "alexa": ["alexa", "Alexa.", "alexa!", "alexa?", "Alexa,"],
+}
+COMMAND_SPELLINGS = {
+    "lights on": ["lights on", "lights on.", "lights on!", "Lights on please"],
+    "lights off": ["lights off", "lights off.", "lights off!", "Lights off please"],
+    "stop": ["stop", "stop!", "Stop.", "stop it"],
+    "volume up": ["volume up", "volume up.", "Volume up!", "turn the volume up"],
+    "volume down": ["volume down", "volume down.", "Volume down!", "turn the volume down"],
+    "play music": ["play music", "play music.", "Play music!", "play some music"],
+    "pause": ["pause", "pause.", "Pause!", "pause it"],
+    "next song": ["next song", "next song.", "Next song!", "next song please"],
+    "what time is it": [
+        "what time is it",
+        "what time is it?",
+        "What time is it.",
+        "what's the time",
+    ],
+    "cancel": ["cancel", "cancel.", "Cancel!", "cancel that"],
+}
+
+# Sound-alikes the detector must reject: the expensive false accepts.
+CONFUSABLES = {
+    "hey_jarvis": [
+        "hey travis",
+        "hey jared",
+        "hey marcus",
+        "hey jarvie",
+        "hey service",
+        "a jar of peas",
+        "hey harvest",
+        "hey garvey",
+        "say jarvis",
+        "hey davis",
+        "hey jackson",
+        "pay charges",
+        "hey jar",
+        "hey there",
+        "hey",
+        "hey james",
+        "hey mavis",
+        "jarvis cocker",
+        "hey purpose",
+        "they carve it",
+        "hey darling",
+        "hey jeeves",
+        "hey nervous",
+        "hey chavez",
+        "hey artist",
+        "hey jess",
+        "hey charlie",
+        "hey office",
+        "hey larvae",
+        "jar vase",
+    ],
+    "alexa": [
+        "alexis",
+        "a lexus",
+        "election",
+        "alex",
+        "alexander",
+        "a lecture",
+        "electric",
+        "relax a",
+        "lexa",
+        "alaska",
+        "alexia",
+        "hey alex",
+        "alexandra",
+        "allergic",
+        "elect",
+        "unless a",
+        "a lexicon",
+        "collects a",
+        "selects a",
+        "a legs up",
+        "Alec says",
+        "Alicia",
+        "Alessa",
+        "Electra",
+        "a lens",
+        "Elena",
+        "Alisha",
+        "excellent",
+        "a next",
+    ],
+}
+# Phrases that are not commands but share words with them: the command model answers
+# "unknown" to these.
+UNKNOWN_PHRASES = [
+    "lights",
+    "turn it on",
+    "lights out tonight",
+    "on and off",
+    "stop by later",
+    "volume",
+    "music",
+    "play",
+    "play ball",
+    "next week",
+    "what is it",
+    "time",
+    "what time",
+    "pause for",
+    "cancer",
+    "castle",
+    "candle",
+    "lighthouse",
+    "stock up",
+    "top",
+    "the song",
+    "next door",
+    "play a game",
+    "open the door",
+    "call mom",
+    "set a timer",
+    "how are you",
+    "good morning",
+    "turn left",
+    "louder",
+    "quiet",
+    "weather today",
+    "thank you",
+    "yes",
+    "no",
+    "maybe",
+    "nice one",
+    "lunch time",
+    "what is this",
+    "the light is on",
+    "knight song",
+    "pass",
+    "start",
+    "shop",
+    "volume knob",
+    "music box",
+    "a long song",
+    "what a time",
+    "next",
+    "counsel",
+    "sensor",
+    "paws",
+    "post",
+    "spot",
+    "lies on",
+    "likes off",
+    "play list",
+]
+
+_WORDS = (
+    "the a an and but or so if when then there here this that these those it he she we they "
+    "you i me him her us them my your our their its what which who where why how all some any "
+    "many much more most few little time year day week night morning evening people man woman "
+    "child world life hand part place case point home water room mother father area money story "
+    "fact month lot right study book eye job word business issue side kind head house service "
+    "friend power hour game line end member law car city community name team minute idea kid "
+    "body information back parent face others level office door health person art war history "
+    "party result change reason research girl guy moment air teacher force education foot boy "
+    "age policy music market sense nation plan college interest death experience effect class "
+    "control care field development role effort rate heart drug show leader light voice wife "
+    "police mind price report decision son view relationship town road arm difference value "
+    "building action model season society tax director position player record paper space "
+    "ground form event official matter center couple site project activity star table need "
+    "court oil situation cost industry figure street image phone data picture practice piece "
+    "land product doctor wall patient worker news test movie north love support technology step "
+    "baby computer type attention film tree source organization hair window evidence "
+    "is was are were be been have has had do does did say said get got make made go went know "
+    "knew take took see saw come came think thought look want give use find tell ask work seem "
+    "feel try leave call keep let begin help talk turn start show hear play run move like live "
+    "believe hold bring happen write provide sit stand lose pay meet include continue set learn "
+    "lead understand watch follow create speak read allow add spend grow open walk win offer "
+    "remember consider appear buy wait serve die send expect build stay fall cut reach kill "
+    "good new first last long great little own other old big high different small large next "
+    "early young important public bad same able late hard major better best free sure real "
+    "today tomorrow yesterday always never often maybe really very quite just still also only "
+    "garden kitchen coffee dinner weather rain sunny cold warm window garage laptop email "
+    "grandma birthday holiday weekend traffic airport station ticket dog cat bird horse "
+    "computer kettle oven fridge sofa blanket pillow shower towel shopping butter cheese bread "
+    "apple banana orange chocolate pizza pasta soup salad tea juice bottle glass plate "
+    "travel travis jared marcus service harvest jar peas alex election lexus lecture electric"
+).split()
+
+
+def sentence(rng, lo=2, hi=9):
+    n = int(rng.integers(lo, hi + 1))
+    return " ".join(_WORDS[i] for i in rng.integers(0, len(_WORDS), n))
+
+
+def sentences(rng, n, lo=2, hi=9):
+    return [sentence(rng, lo, hi) for _ in range(n)]
+
+
+def other_targets(word):
+    """Phrases of the other shipped models: each model must ignore the others' words."""
+    out = list(COMMANDS)
+    for w, sp in SPELLINGS.items():
+        if w != word:
+            out += sp[:2]
+    return out
+
+
+def rng_for(seed, *names):
+    """A generator seeded by the run seed and a purpose, so stages don't share random streams."""
+    h = np.frombuffer(repr(names).encode(), dtype=np.uint8).astype(np.uint64).sum()
+    return np.random.default_rng([seed, int(h) % (2**31), len(repr(names))])

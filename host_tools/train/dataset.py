@@ -1,0 +1,237 @@
+"""Training examples: synthetic speech placed in noise and rooms, turned into device features.
+
+Every example is a fixed-length stretch of audio with one label per feature frame, built from
+its own seed (run seed, task, split, index), so examples can be made in any order, in parallel,
+and again after an interruption with identical results. Features come from the host reference
+frontend, which is bit-exact with the device: the model trains on exactly what it will see.
+"""
+
+import hashlib
+import os
+import sys
+import time
+import zlib
+
+import numpy as np
+
+from host_tools.train import augment, corpus, tts
+
+HOP = 320  # samples per feature frame (20 ms); checked against the reference frontend
+SEG_FRAMES = 150  # 3 s per example: more than twice the model's receptive field
+# Audio before each example whose features are dropped: the frontend's noise floor settles on
+# it (it falls within ~8 frames), as it would have on a device that has been listening.
+PRE_FRAMES = 25
+IGNORE = -1
+# Frames after the end of a phrase during which the model should fire. Before that the phrase
+# is incomplete (ignored), after it the detector's refractory time covers repeats (ignored).
+HOT_BEFORE, HOT_AFTER = 1, 10
+TTS_CACHE = os.path.join(".cache", "hushword", "tts")
+
+
+def featurize(samples):
+    """int16 samples -> int8 [frames, 32] with the device's own frontend."""
+    from host_tools import reference
+
+    return reference.features(samples)
+
+
+def _rng(seed, *names):
+    return np.random.default_rng([seed, zlib.crc32(repr(names).encode())])
+
+
+class Recipe:
+    """What one task's examples contain: the positives, what counts as negative, the labels."""
+
+    def __init__(self, task):
+        self.task = task
+        if task == "commands":
+            self.labels = list(corpus.COMMAND_LABELS)
+            self.kinds = {"target": 0.55, "unknown": 0.2, "speech": 0.1, "noise": 0.15}
+        else:
+            self.labels = ["negative", task]
+            self.kinds = {"target": 0.4, "confusable": 0.22, "speech": 0.2, "noise": 0.18}
+            if task in corpus.SPELLINGS:
+                self.spellings = corpus.SPELLINGS[task]
+            else:  # a custom phrase: a few punctuation forms of it
+                p = task.replace("_", " ")
+                self.spellings = [p, p + ".", p + "!", p.capitalize() + "?", p + ","]
+
+    @property
+    def n_out(self):
+        return len(self.labels)
+
+    def target_text(self, rng):
+        """(text, label index) of one positive."""
+        if self.task == "commands":
+            k = int(rng.integers(0, len(corpus.COMMANDS)))
+            sp = corpus.COMMAND_SPELLINGS[corpus.COMMANDS[k]]
+            return sp[int(rng.integers(0, len(sp)))], k
+        return self.spellings[int(rng.integers(0, len(self.spellings)))], 1
+
+    def negative_text(self, rng, kind):
+        if kind == "confusable":
+            conf = corpus.CONFUSABLES.get(self.task, [])
+            pool = conf + corpus.other_targets(self.task)
+            if not conf or rng.random() < 0.25:
+                return corpus.sentence(rng, 1, 4)
+            return pool[int(rng.integers(0, len(pool)))]
+        if kind == "unknown":
+            if rng.random() < 0.7:
+                return corpus.UNKNOWN_PHRASES[int(rng.integers(0, len(corpus.UNKNOWN_PHRASES)))]
+            pool = corpus.SPELLINGS["hey_jarvis"] + corpus.SPELLINGS["alexa"]
+            return (
+                pool[int(rng.integers(0, len(pool)))]
+                if rng.random() < 0.3
+                else (corpus.sentence(rng, 1, 3))
+            )
+        return corpus.sentence(rng)
+
+
+def _voice_speech(rng, voices, text, cache):
+    v = voices[int(rng.integers(0, len(voices)))]
+    speed = float(rng.uniform(0.75, 1.35))
+    pitch = float(rng.uniform(0.0, 1.0))
+    return tts.synth(v, text, speed, pitch, cache).astype(np.float32)
+
+
+def make_example(task, split, seed, index, voices, cache=TTS_CACHE):
+    """One example: (features int8 [SEG_FRAMES, 32], labels int8 [SEG_FRAMES])."""
+    recipe = Recipe(task)
+    rng = _rng(seed, task, split, index)
+    off = PRE_FRAMES * HOP
+    n = off + SEG_FRAMES * HOP
+    kinds = list(recipe.kinds)
+    kind = kinds[int(rng.choice(len(kinds), p=list(recipe.kinds.values())))]
+    neg = recipe.labels.index("background") if task == "commands" else 0
+    speech_label = recipe.labels.index("unknown") if task == "commands" else 0
+    labels = np.full(SEG_FRAMES, neg, np.int8)
+    bg = augment.background(rng, n)
+    snr = float(rng.uniform(0, 25)) if rng.random() < 0.85 else 40.0
+    speech = np.zeros(n, np.float32)
+
+    if kind in ("target", "confusable", "unknown"):
+        if kind == "target":
+            text, lab = recipe.target_text(rng)
+        else:
+            text, lab = recipe.negative_text(rng, kind), speech_label
+        clip = _voice_speech(rng, voices, text, cache)
+        if rng.random() < 0.4:
+            clip = augment.reverb(rng, clip)
+        # tts.trim keeps 1600 samples of padding after the last loud sample.
+        end_frame = int(rng.integers(70, SEG_FRAMES - 5))
+        end_sample = off + end_frame * HOP + 1600
+        start = end_sample - len(clip)
+        a, b = max(0, start), min(n, end_sample)
+        speech[a:b] = clip[a - start : b - start]
+        hot = slice(end_frame - HOT_BEFORE, min(SEG_FRAMES, end_frame + HOT_AFTER))
+        first = max(0, (start - off) // HOP)
+        labels[first:] = IGNORE
+        if kind == "target" or task == "commands":
+            labels[hot] = lab
+        else:
+            labels[first:] = 0
+        talk_first = rng.random() < 0.25 and start > 12000
+        if talk_first:  # someone was talking just before the phrase
+            other = _voice_speech(rng, voices, corpus.sentence(rng, 2, 5), cache)
+            gap = int(rng.uniform(0.1, 0.6) * tts.RATE)
+            o_end = max(0, start - gap)
+            o = other[-o_end:] if o_end else other[:0]
+            speech[o_end - len(o) : o_end] += o * float(rng.uniform(0.3, 1.0))
+            if task == "commands":
+                labels[:first] = IGNORE
+    elif kind == "speech":
+        pos = int(rng.integers(0, 8000))
+        while pos < n:
+            s = _voice_speech(rng, voices, recipe.negative_text(rng, "speech"), cache)
+            if rng.random() < 0.3:
+                s = augment.reverb(rng, s)
+            s = s[: n - pos]
+            speech[pos : pos + len(s)] = s
+            pos += len(s) + int(rng.integers(0, 6000))
+        labels[:] = speech_label
+        labels[:20] = IGNORE
+
+    if kind == "noise":
+        x = augment.level(rng, bg, -30.0, 6.0)
+    else:
+        x = augment.level(rng, augment.mix_at_snr(speech, bg, snr))
+    feats = featurize(augment.to_int16(x))[PRE_FRAMES : PRE_FRAMES + SEG_FRAMES]
+    if len(feats) < SEG_FRAMES:
+        feats = np.concatenate([feats, np.repeat(feats[-1:], SEG_FRAMES - len(feats), 0)])
+    return feats.astype(np.int8), labels
+
+
+def _work(args):
+    return make_example(*args)
+
+
+class Progress:
+    """A plain stderr progress bar (no extra dependency)."""
+
+    def __init__(self, total, label):
+        self.total, self.label, self.t0, self.last = total, label, time.time(), 0.0
+
+    def update(self, done):
+        now = time.time()
+        if now - self.last < 0.5 and done < self.total:
+            return
+        self.last = now
+        frac = done / max(1, self.total)
+        eta = (now - self.t0) / max(frac, 1e-6) * (1 - frac)
+        bar = "#" * int(30 * frac)
+        sys.stderr.write(
+            "\r%-18s [%-30s] %d/%d  eta %ds " % (self.label, bar, done, self.total, eta)
+        )
+        if done >= self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def build(task, split, seed, count, voices, cache_root, jobs=2):
+    """Features and labels for `count` examples, cached as one .npz per (task, split, seed).
+
+    Built in chunks that are saved as they finish, so an interrupted build resumes.
+    """
+    key = hashlib.sha1(
+        repr((task, split, seed, count, [tts.voice_name(v) for v in voices], 3)).encode()
+    ).hexdigest()[:12]
+    out = os.path.join(cache_root, "%s-%s-%s.npz" % (task, split, key))
+    if os.path.exists(out):
+        d = np.load(out)
+        return d["x"], d["y"]
+    chunk_dir = out[:-4] + ".parts"
+    os.makedirs(chunk_dir, exist_ok=True)
+    chunk = 256
+    prog = Progress(count, "%s %s" % (task, split))
+    xs, ys = [], []
+    pool = None
+    if jobs > 1:
+        import multiprocessing
+
+        pool = multiprocessing.get_context("fork").Pool(jobs)
+    try:
+        for c0 in range(0, count, chunk):
+            part = os.path.join(chunk_dir, "%06d.npz" % c0)
+            if os.path.exists(part):
+                d = np.load(part)
+                x, y = d["x"], d["y"]
+            else:
+                args = [(task, split, seed, i, voices) for i in range(c0, min(count, c0 + chunk))]
+                res = pool.map(_work, args, chunksize=8) if pool else [_work(a) for a in args]
+                x = np.stack([r[0] for r in res])
+                y = np.stack([r[1] for r in res])
+                np.savez(part + ".tmp.npz", x=x, y=y)
+                os.replace(part + ".tmp.npz", part)
+            xs.append(x)
+            ys.append(y)
+            prog.update(min(count, c0 + chunk))
+    finally:
+        if pool:
+            pool.close()
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    np.savez(out + ".tmp.npz", x=x, y=y)
+    os.replace(out + ".tmp.npz", out)
+    for f in os.listdir(chunk_dir):
+        os.remove(os.path.join(chunk_dir, f))
+    os.rmdir(chunk_dir)
+    return x, y

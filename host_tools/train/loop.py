@@ -1,0 +1,226 @@
+"""Training: data, epochs with checkpoints, model selection on validation voices, export."""
+
+import hashlib
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from host_tools.errors import HushwordError
+from host_tools.train import dataset, tts
+
+CACHE = os.path.join(".cache", "hushword")
+# Detector smoothing the cutoff is chosen for: mean of the last WINDOW frame probabilities.
+WINDOW = 3
+# False accepts per hour the wake cutoff is chosen for on validation audio (target is 0.5).
+TARGET_FA_PER_HOUR = 0.25
+TARGET_UNKNOWN_ACCEPT = 0.01
+
+
+def sizes(task, quick):
+    if quick:
+        return {"train": 48, "val": 32, "epochs": 1}
+    if task == "commands":
+        return {"train": 20000, "val": 2000, "epochs": 20}
+    return {"train": 20000, "val": 2000, "epochs": 20}
+
+
+def smooth(p, w=WINDOW):
+    """Causal moving average over frames (axis 1), as the detector does."""
+    c = np.cumsum(np.pad(p, [(0, 0), (w, 0)] + [(0, 0)] * (p.ndim - 2)), axis=1)
+    return (c[:, w:] - c[:, :-w]) / w
+
+
+def wake_scores(probs, y):
+    """Per example: max smoothed score; positives only where the phrase has been said."""
+    s = smooth(probs[:, :, 1])
+    pos = (y == 1).any(axis=1)
+    after = np.cumsum((y == 1) | (y == -1), axis=1) > 0
+    # For positives, score after the phrase started (never before it: that would be a false
+    # accept of whatever preceded it, counted separately).
+    first_pos = np.argmax(y == 1, axis=1)
+    pre = np.arange(y.shape[1])[None, :] < (first_pos[:, None] - dataset.HOT_BEFORE)
+    pos_score = np.where(after & pos[:, None], s, 0.0).max(axis=1)
+    neg_score = np.where(pos[:, None] & ~pre, 0.0, s).max(axis=1)
+    return pos, pos_score, neg_score
+
+
+def wake_metrics(probs, y):
+    """(FRR at the validation cutoff, cutoff): cutoff allows TARGET_FA_PER_HOUR on negatives."""
+    pos, pos_score, neg_score = wake_scores(probs, y)
+    hours = len(y) * y.shape[1] * 0.02 / 3600.0
+    allowed = int(np.floor(TARGET_FA_PER_HOUR * hours))
+    neg_sorted = np.sort(neg_score)[::-1]
+    cutoff = float(neg_sorted[allowed]) + 1e-4 if allowed < len(neg_sorted) else 0.5
+    cutoff = float(np.clip(cutoff, 0.3, 0.995))
+    frr = float(np.mean(pos_score[pos] < cutoff)) if pos.any() else 1.0
+    return frr, cutoff
+
+
+def command_metrics(probs, y, labels, cutoff=None):
+    """(error, cutoff, accuracy, unknown accepted) with the detector's rule: a command fires
+    when its smoothed probability exceeds the cutoff; the first one to fire counts."""
+    n_cmd = len(labels) - 2
+    s = smooth(probs)[:, :, :n_cmd]
+    target = np.where((y >= 0) & (y < n_cmd), y, -1).max(axis=1)
+    first_lab = np.argmax((y >= 0) & (y < n_cmd), axis=1)
+    is_cmd = target >= 0
+    mask = np.arange(y.shape[1])[None, :] >= (first_lab[:, None] - 3)
+    best = None
+    for c in [cutoff] if cutoff is not None else np.linspace(0.3, 0.98, 35):
+        fired = s.max(axis=2) > c
+        fired_cmd = np.where(is_cmd[:, None], fired & mask, fired)
+        any_fire = fired_cmd.any(axis=1)
+        first = np.argmax(fired_cmd, axis=1)
+        cls = s[np.arange(len(s)), first].argmax(axis=1)
+        acc = float(np.mean(any_fire[is_cmd] & (cls[is_cmd] == target[is_cmd])))
+        unk = float(np.mean(any_fire[~is_cmd]))
+        err = (1 - acc) + 4 * max(0.0, unk - TARGET_UNKNOWN_ACCEPT)
+        if best is None or err < best[0]:
+            best = (err, float(c), acc, unk)
+    return best
+
+
+def _torch():
+    try:
+        import torch
+    except ModuleNotFoundError:
+        raise HushwordError("training needs PyTorch: pip install -e .[train]") from None
+    return torch
+
+
+def predict(model, x, batch=256):
+    torch = _torch()
+    out = []
+    model.eval()
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            xb = torch.from_numpy(x[i : i + batch].astype(np.float32))
+            out.append(torch.softmax(model(xb), dim=-1).numpy())
+    return np.concatenate(out)
+
+
+def train(task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print):
+    torch = _torch()
+    tts.require_engines()
+    torch.manual_seed(seed)
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    sz = sizes(task, quick)
+    epochs = epochs or sz["epochs"]
+    pools = tts.voice_pools()
+    t0 = time.time()
+    data_root = os.path.join(CACHE, "data")
+    os.makedirs(data_root, exist_ok=True)
+    xtr, ytr = dataset.build(task, "train", seed, sz["train"], pools["train"], data_root, jobs)
+    xva, yva = dataset.build(task, "val", seed, sz["val"], pools["val"], data_root, jobs)
+    t_data = time.time() - t0
+    log("data: %d train / %d val examples in %.0f s" % (len(xtr), len(xva), t_data))
+
+    from host_tools.train.model import KeywordNet
+
+    recipe = dataset.Recipe(task)
+    channels = 64 if task == "commands" else 48
+    model = KeywordNet(channels, recipe.n_out)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    steps_per_epoch = max(1, len(xtr) // 64)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=3e-3, total_steps=epochs * steps_per_epoch, pct_start=0.15
+    )
+    qat_from = 0 if quick else max(1, int(epochs * 0.4))
+    key = hashlib.sha1(repr((task, seed, quick, epochs, len(xtr), 2)).encode()).hexdigest()[:10]
+    ckpt_path = os.path.join(CACHE, "ckpt", "%s-%s.pt" % (task, key))
+    os.makedirs(os.path.dirname(ckpt_path), exist_ok=True)
+    state = {"epoch": 0, "best": None, "best_state": None, "history": [], "train_s": 0.0}
+    if os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        state = ck["state"]
+        log("resuming %s from epoch %d" % (task, state["epoch"]))
+
+    weights = torch.ones(recipe.n_out)
+    if task != "commands":
+        weights[1] = 3.0  # hot frames are few; recall them, FA is held by the max-loss below
+    rng = np.random.default_rng([seed, 7])
+    for epoch in range(state["epoch"], epochs):
+        te = time.time()
+        model.set_quant(epoch >= qat_from)
+        model.train()
+        perm = np.random.default_rng([seed, epoch]).permutation(len(xtr))
+        total = 0.0
+        prog = dataset.Progress(steps_per_epoch, "%s epoch %d/%d" % (task, epoch + 1, epochs))
+        for step in range(steps_per_epoch):
+            idx = perm[step * 64 : (step + 1) * 64]
+            xb = torch.from_numpy(xtr[idx].astype(np.float32))
+            yb = torch.from_numpy(ytr[idx].astype(np.int64))
+            # Feature-level jitter: shift the whole log-mel a little (mic gain drift).
+            xb = xb + torch.from_numpy(rng.integers(-3, 4, (len(idx), 1, 1)).astype(np.float32))
+            logits = model(xb)
+            loss = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, recipe.n_out), yb.reshape(-1), weight=weights, ignore_index=-1
+            )
+            if task != "commands":
+                # Negatives: push down the single worst frame, which is what a false accept is.
+                neg = ~(yb == 1).any(dim=1)
+                if neg.any():
+                    lp = torch.log_softmax(logits[neg], dim=-1)[:, :, 1]
+                    loss = loss + 0.5 * (-torch.log1p(-lp.max(dim=1).values.exp() + 1e-6)).mean()
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            total += float(loss.detach())
+            prog.update(step + 1)
+        probs = predict(model, xva)
+        if task == "commands":
+            err, cutoff, acc, unk = command_metrics(probs, yva, recipe.labels)
+            info = {"val_accuracy": acc, "val_unknown_accept": unk}
+        else:
+            err, cutoff = wake_metrics(probs, yva)
+            info = {"val_frr": err}
+        state["train_s"] += time.time() - te
+        rec = dict(epoch=epoch + 1, loss=total / steps_per_epoch, cutoff=cutoff, qat=model.quant)
+        rec.update(info)
+        state["history"].append(rec)
+        log(json.dumps(rec))
+        # Select only among quantisation-aware epochs: those are the weights that ship.
+        if model.quant and (state["best"] is None or err <= state["best"]["err"]):
+            state["best"] = dict(rec, err=err)
+            state["best_state"] = {k: v.clone() for k, v in model.state_dict().items()}
+        state["epoch"] = epoch + 1
+        tmp = ckpt_path + ".tmp"
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "opt": opt.state_dict(),
+                "sched": sched.state_dict(),
+                "state": state,
+            },
+            tmp,
+        )
+        os.replace(tmp, ckpt_path)
+
+    model.load_state_dict(state["best_state"])
+    model.set_quant(True)
+    model.eval()
+    best = state["best"]
+    log("best epoch %d: %s" % (best["epoch"], json.dumps(best)))
+    from host_tools.train import export
+
+    return export.export_model(
+        model,
+        recipe,
+        task,
+        out_dir,
+        xtr,
+        best,
+        state,
+        seed=seed,
+        data_s=t_data,
+        log=log,
+        val=(xva, yva),
+    )

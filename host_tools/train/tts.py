@@ -1,0 +1,174 @@
+"""Local text-to-speech: espeak-ng, flite and festival rendered to 16 kHz mono int16.
+
+A *voice* here is one engine setting (engine, voice, variant). Speed and pitch are drawn per
+clip. Voices are split into disjoint train / validation / test pools so that evaluation hears
+speakers the model never trained on; the split is a pure function of the voice name, so it is
+the same on every machine and every run.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import zlib
+
+import numpy as np
+
+from host_tools.errors import HushwordError
+
+RATE = 16000
+DEPS_HINT = "install TTS engines with: make train-deps"
+
+# English espeak-ng voices; the mbrola ones need an extra package and are left out.
+ESPEAK_VOICES = [
+    "en-us",
+    "en-gb",
+    "en-gb-scotland",
+    "en-gb-x-rp",
+    "en-gb-x-gbclan",
+    "en-029",
+    "en-gb-x-gbcwmd",
+    "en-us-nyc",
+]
+# Whole voices kept out of training (accents the model must generalise to).
+ESPEAK_TEST_VOICES = {"en-gb-x-gbcwmd", "en-us-nyc"}
+ESPEAK_VAL_VOICES = {"en-029"}
+FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]
+FLITE_TEST_VOICES = {"rms"}
+FESTIVAL_VOICES = ["kal_diphone"]
+# festival's only voice shares its speaker with flite's kal, so it tests the engine, not the
+# speaker: keep it for testing.
+FESTIVAL_TEST_VOICES = {"kal_diphone"}
+# Variants that only whisper or buzz are kept, they are what a noisy room makes of a voice.
+_DROP_VARIANTS = {"Demonic", "UniRobot", "anikaRobot", "klatt6", "fast"}
+
+
+def have(cmd):
+    return shutil.which(cmd) is not None
+
+
+def require_engines():
+    if not (have("espeak-ng") and have("sox")):
+        raise HushwordError(DEPS_HINT)
+
+
+def espeak_variants():
+    """Variant names from espeak-ng's data directory, sorted (stable across runs)."""
+    out = subprocess.run(
+        ["espeak-ng", "--voices=variant"], capture_output=True, text=True, check=False
+    ).stdout
+    names = []
+    for line in out.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) >= 5 and parts[4].startswith("!v/"):
+            names.append(parts[4][3:])
+    names = sorted(set(names) - _DROP_VARIANTS)
+    return names or ["m1", "m2", "m3", "f1", "f2", "f3", "croak", "whisper"]
+
+
+def _bucket(name):
+    """Stable hash bucket 0..99 of a voice name."""
+    return zlib.crc32(name.encode()) % 100
+
+
+def voice_pools():
+    """{"train"|"val"|"test": [(engine, voice, variant)]}, disjoint in voice and variant."""
+    pools = {"train": [], "val": [], "test": []}
+    variants = [""] + espeak_variants()
+    # A variant is a speaker (pitch contour, formants): hold out ~15 % for test, ~10 % for val.
+    vsplit = {}
+    for v in variants:
+        b = _bucket("variant:" + v)
+        vsplit[v] = "test" if b < 15 else "val" if b < 25 else "train"
+    vsplit[""] = "train"
+    for voice in ESPEAK_VOICES:
+        vs = "test" if voice in ESPEAK_TEST_VOICES else "val" if voice in ESPEAK_VAL_VOICES else ""
+        for var in variants:
+            # Unseen accent or unseen speaker (or both) for val/test, never a mix of the two.
+            splits = {vs, vsplit[var]} - {"", "train"}
+            if len(splits) > 1:
+                continue
+            pools[splits.pop() if splits else "train"].append(("espeak", voice, var))
+    if have("flite"):
+        for voice in FLITE_VOICES:
+            pools["test" if voice in FLITE_TEST_VOICES else "train"].append(("flite", voice, ""))
+    if have("text2wave"):
+        for voice in FESTIVAL_VOICES:
+            split = "test" if voice in FESTIVAL_TEST_VOICES else "train"
+            pools[split].append(("festival", voice, ""))
+    return pools
+
+
+def voice_name(v):
+    engine, voice, variant = v
+    return "%s:%s%s" % (engine, voice, ("+" + variant) if variant else "")
+
+
+def _to_int16(path, tempo=1.0):
+    cmd = ["sox", "-q", path, "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed", "-t", "raw"]
+    cmd += ["-"]
+    if abs(tempo - 1.0) > 1e-3:
+        cmd += ["tempo", "-s", "%.3f" % tempo]
+    raw = subprocess.run(cmd, capture_output=True, check=True).stdout
+    return np.frombuffer(raw, dtype="<i2").astype(np.int16)
+
+
+def synth(voice, text, speed=1.0, pitch=0.5, cache_dir=None):
+    """Render `text`; speed 1.0 = normal rate, pitch 0..1. Returns int16 samples at 16 kHz.
+
+    Cached by a hash of every input so reruns skip the engines.
+    """
+    key = hashlib.sha1(repr((voice, text, round(speed, 3), round(pitch, 3))).encode()).hexdigest()
+    if cache_dir:
+        path = os.path.join(cache_dir, key[:2], key + ".npy")
+        if os.path.exists(path):
+            return np.load(path)
+    engine, name, variant = voice
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = os.path.join(tmp, "o.wav")
+        tempo = 1.0
+        if engine == "espeak":
+            v = name + ("+" + variant if variant else "")
+            wpm = str(int(round(160 * speed)))
+            p = str(int(round(20 + 60 * pitch)))
+            cmd = ["espeak-ng", "-v", v, "-s", wpm, "-p", p, "-w", wav, text]
+        elif engine == "flite":
+            f0 = 80 + 120 * pitch if name in ("awb", "rms", "kal", "kal16") else 140 + 120 * pitch
+            cmd = ["flite", "-voice", name, "--setf", "duration_stretch=%.3f" % (1.0 / speed)]
+            cmd += ["--setf", "int_f0_target_mean=%.1f" % f0, "-t", text, "-o", wav]
+        elif engine == "festival":
+            txt = os.path.join(tmp, "t.txt")
+            with open(txt, "w") as f:
+                f.write(text + "\n")
+            cmd = ["text2wave", "-eval", "(voice_%s)" % name]
+            cmd += ["-eval", "(Parameter.set 'Duration_Stretch %.3f)" % (1.0 / speed)]
+            cmd += ["-o", wav, txt]
+        else:
+            raise ValueError(engine)
+        r = subprocess.run(cmd, capture_output=True, check=False)
+        if r.returncode != 0 or not os.path.exists(wav):
+            raise HushwordError("TTS failed (%s): %s" % (voice_name(voice), r.stderr[:200]))
+        if engine == "festival":
+            # festival has no pitch knob: shift with sox instead (cents).
+            shifted = os.path.join(tmp, "p.wav")
+            cents = int(round((pitch - 0.5) * 600))
+            subprocess.run(["sox", "-q", wav, shifted, "pitch", str(cents)], check=True)
+            wav = shifted
+        x = _to_int16(wav, tempo)
+    x = trim(x)
+    if cache_dir:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp_path = path + ".tmp.npy"
+        np.save(tmp_path, x)
+        os.replace(tmp_path, path)
+    return x
+
+
+def trim(x, thresh=300, pad=1600):
+    """Cut leading/trailing silence, keeping `pad` samples: clip ends mark the word's end."""
+    a = np.abs(x.astype(np.int32))
+    idx = np.nonzero(a > thresh)[0]
+    if len(idx) == 0:
+        return x
+    return x[max(0, idx[0] - pad) : idx[-1] + pad]
