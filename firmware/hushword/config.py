@@ -107,7 +107,7 @@ def parse(data):
         return cfg, ERR_CORRUPT, "file too large"
     try:
         obj = json.loads(data)
-    except Exception:  # ValueError, UnicodeError, ...: truncated or garbage
+    except Exception:  # noqa: BLE001 - any parse failure is "corrupt": fail closed
         return cfg, ERR_CORRUPT, "not valid JSON"
     if not isinstance(obj, dict):
         return cfg, ERR_INVALID, "not an object"
@@ -135,13 +135,13 @@ class Store:
     def load(self):
         self.error = None
         try:
-            f = open(self.path, "rb")
+            f = open(self.path, "rb")  # noqa: SIM115 - open and read fail differently
         except OSError:
             self.error = (ERR_MISSING, "no config file; factory default (never)")
             return defaults()
         try:
             data = f.read(MAX_FILE + 1)
-        except Exception:
+        except Exception:  # noqa: BLE001 - fail closed on any read error
             self.error = (ERR_UNREADABLE, "read failed")
             return defaults()
         finally:
@@ -158,7 +158,7 @@ class Store:
         tmp = self.path + ".tmp"
         data = json.dumps(cfg)
         try:
-            f = open(tmp, "w")
+            f = open(tmp, "w")  # noqa: SIM115 - explicit flush before rename
             try:
                 f.write(data)
                 f.flush()
@@ -171,7 +171,7 @@ class Store:
                 # file is missing, which loads as "never": safe.
                 os.remove(self.path)
                 os.rename(tmp, self.path)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - reported, previous file stays
             self.error = (ERR_WRITE, repr(e))
             return False
         return True

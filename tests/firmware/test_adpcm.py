@@ -12,7 +12,11 @@ def _tone(n, amp=8000, period=37, start=0):
     seed = 12345
     for i in range(n):
         ph = (i + start) % period
-        v = (4 * amp * ph) // period - amp if ph < period // 2 else amp - (4 * amp * (ph - period // 2)) // period
+        v = (
+            (4 * amp * ph) // period - amp
+            if ph < period // 2
+            else amp - (4 * amp * (ph - period // 2)) // period
+        )
         seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
         v += (seed >> 16) % 200 - 100
         v = max(-32768, min(32767, v))
@@ -69,7 +73,7 @@ def test_viper_twin_matches_plain():
         na = adpcm.encode_block_py(chunk, N, oa, a)
         nb = adpcm.encode_block(chunk, N, ob, b)
         assert na == nb
-        assert oa == ob, "block %d differs" % k
+        assert oa == ob, f"block {k} differs"
         assert list(a.a) == list(b.a)
 
 

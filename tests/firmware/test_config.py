@@ -8,7 +8,7 @@ _n = [0]
 
 def _path(name):
     _n[0] += 1
-    p = "/tmp/hushword_test_cfg_%s_%d_%d.json" % (name, id(_n), _n[0])
+    p = f"/tmp/hushword_test_cfg_{name}_{id(_n)}_{_n[0]}.json"
     for q in (p, p + ".tmp"):
         try:
             os.remove(q)

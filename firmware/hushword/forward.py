@@ -1,0 +1,216 @@
+"""Wyoming client for forwarding one utterance after a wake word: outbound only, non-blocking.
+
+Wire format (wyoming >= 1.5, as ``wyoming.event.write_event`` writes it): one JSON header line
+``{"type": T, "version": V, "data_length": N, "payload_length": M}\\n``, then N bytes of JSON
+data, then M bytes of payload. A session sends ``detection``, ``audio-start``, one
+``audio-chunk`` per hop, ``audio-stop``.
+
+Contracts:
+
+* Never blocks the audio loop. Bytes go into one preallocated output buffer; ``pump()`` hands
+  what the socket accepts to a non-blocking ``send``. When the buffer cannot take a whole
+  audio chunk, the chunk is dropped (``dropped`` counts them) -- never queued elsewhere, never
+  written to storage. Control events are small and reserved room so they always fit.
+* Never reads commands from the peer. Anything the peer sends is read and discarded unparsed,
+  only so that a chatty peer cannot stall the TCP connection.
+* This module only frames; the gate decides whether audio may go out and is the only caller of
+  ``audio_chunk`` (DESIGN invariant 1).
+"""
+
+import json
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+WYOMING_VERSION = "1.5.4"
+RATE = const(16000)
+WIDTH = const(2)
+CHANNELS = const(1)
+
+_BUF = const(16384)  # about 0.5 s of audio-chunks at 16 kHz mono
+_CONTROL_ROOM = const(512)  # kept free for audio-stop so a session always ends cleanly
+CONNECT_TIMEOUT_MS = 1500
+
+# errno values that mean "not yet / try later" on a non-blocking socket.
+_EAGAIN = const(11)
+_EINPROGRESS = const(115)
+_ENOTCONN = const(107)
+_EALREADY = const(114)
+_WOULD_BLOCK = (_EAGAIN, _EINPROGRESS, _ENOTCONN, _EALREADY, 119)  # 119: lwIP EINPROGRESS
+
+OK = "ok"
+CONNECTING = "connecting"
+FAILED = "failed"
+
+
+def encode_event(type_, data=None, payload_length=0):
+    """Header line plus data bytes of one Wyoming event (payload sent separately)."""
+    head = {"type": type_, "version": WYOMING_VERSION}
+    body = b""
+    if data:
+        body = json.dumps(data).encode()
+        head["data_length"] = len(body)
+    if payload_length:
+        head["payload_length"] = payload_length
+    return json.dumps(head).encode() + b"\n" + body
+
+
+def _errno(e):
+    return e.args[0] if e.args else None
+
+
+class WyomingClient:
+    """One outbound Wyoming session over a socket from ``net.connect(host, port)``.
+
+    ``state`` is CONNECTING until the first byte is accepted, then OK; FAILED (with ``error``)
+    after a refused/reset connection or CONNECT_TIMEOUT_MS without progress. Once FAILED, every
+    call is a no-op that reports nothing sent.
+    """
+
+    def __init__(self, net, host, port, now_ms, chunk_bytes=640):
+        self._buf = bytearray(_BUF)
+        self._mv = memoryview(self._buf)
+        self._n = 0
+        self._rx = bytearray(1024)
+        self.dropped = 0
+        self.sent = 0
+        self.error = None
+        self.state = CONNECTING
+        self._t0 = now_ms
+        self._sock = None
+        # Chunk header is fixed for a fixed chunk size: build it once, copy it per hop.
+        self._chunk_bytes = chunk_bytes
+        self._chunk_head = encode_event(
+            "audio-chunk", {"rate": RATE, "width": WIDTH, "channels": CHANNELS}, chunk_bytes
+        )
+        try:
+            sock = net.connect(host, port)
+            sock.setblocking(False)
+            self._sock = sock
+        except Exception as e:  # noqa: BLE001 - DNS, Wi-Fi, refused: all mean unreachable
+            self._fail(f"connect: {e!r}")
+
+    def _fail(self, why):
+        self.state = FAILED
+        self.error = why
+        self._n = 0
+        self.close()
+
+    def _put(self, data, reserve):
+        n = self._n
+        if n + len(data) > _BUF - reserve:
+            return False
+        self._mv[n : n + len(data)] = data
+        self._n = n + len(data)
+        return True
+
+    def control(self, type_, data=None):
+        """Queue a control event (detection, audio-start, audio-stop). False if it did not fit."""
+        if self.state == FAILED:
+            return False
+        return self._put(encode_event(type_, data), 0)
+
+    def audio_chunk(self, pcm):
+        """Queue one audio chunk. Returns len(pcm) if queued, 0 if dropped. Gate-only."""
+        if self.state == FAILED:
+            return 0
+        head = self._chunk_head if len(pcm) == self._chunk_bytes else None
+        if head is None:
+            head = encode_event(
+                "audio-chunk", {"rate": RATE, "width": WIDTH, "channels": CHANNELS}, len(pcm)
+            )
+        if self._n + len(head) + len(pcm) > _BUF - _CONTROL_ROOM:
+            self.dropped += 1
+            return 0
+        self._put(head, 0)
+        self._put(pcm, 0)
+        return len(pcm)
+
+    def pending(self):
+        return self._n
+
+    def pump(self, now_ms, elapsed_ms=None):
+        """Send what the socket takes without blocking; discard anything received.
+
+        ``elapsed_ms`` is the time since the session opened (the caller computes it with its
+        tick arithmetic); it drives the connect timeout.
+        """
+        sock = self._sock
+        if sock is None or self.state == FAILED:
+            return self.state
+        self._drain_rx()
+        if self._n:
+            try:
+                k = sock.send(self._mv[: self._n])
+            except OSError as e:
+                if _errno(e) in _WOULD_BLOCK:
+                    k = 0
+                else:
+                    self._fail(f"send: errno {_errno(e)}")
+                    return self.state
+            if k is None:  # some ports return None when nothing was written
+                k = 0
+            if k:
+                self.state = OK
+                self.sent += k
+                rest = self._n - k
+                if rest:
+                    self._mv[:rest] = self._mv[k : self._n]
+                self._n = rest
+        if self.state == CONNECTING and elapsed_ms is not None and elapsed_ms > CONNECT_TIMEOUT_MS:
+            self._fail("connect timeout")
+        return self.state
+
+    def _drain_rx(self, limit=4096):
+        """Read and discard up to ``limit`` received bytes (bounded work per hop)."""
+        sock = self._sock
+        into = getattr(sock, "recv_into", None) or getattr(sock, "readinto", None)
+        if into is None:
+            return
+        got = 0
+        while got < limit:
+            try:
+                k = into(self._rx)
+            except OSError:
+                return  # would block (or an error the next send will report)
+            if not k:
+                return  # None: nothing there (MicroPython); 0: peer closed its side
+            got += k
+            # Discarded unread: the peer has no say over the device.
+
+    def close(self):
+        if self._sock is not None and self.state != FAILED:
+            # Unread input makes close() send a reset, which can cost the peer our last
+            # events; take what is already here first.
+            self._drain_rx(65536)
+        sock = self._sock
+        self._sock = None
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass  # already gone: nothing left to release
+
+
+class SocketNet:
+    """``net`` for ports with a plain socket module (unix port, sim; ESP32 once Wi-Fi is up):
+    starts a non-blocking connect and returns at once."""
+
+    def connect(self, host, port):
+        import socket
+
+        addr = socket.getaddrinfo(host, port)[0][-1]
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect(addr)
+        except OSError as e:
+            if _errno(e) not in _WOULD_BLOCK:
+                s.close()
+                raise
+        return s
