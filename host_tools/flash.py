@@ -135,14 +135,22 @@ def flash_one(port, board, firmware, args, row=None):
             )
         _say(port, "writing %d KB at 0x%x ..." % (len(firmware) >> 10, base))
         tw = time.monotonic()
-        out = _esptool(
-            port,
-            ["write-flash", "--flash-size", "keep", "0x%x" % base, args.firmware],
-            baud=args.baud,
-            before=args.before,
-            after="no-reset" if args.no_reset else "hard-reset",
-            stub=stub,
-        )
+        try:
+            out = _esptool(
+                port,
+                ["write-flash", "--flash-size", "keep", "0x%x" % base, args.firmware],
+                baud=args.baud,
+                before=args.before,
+                after="no-reset" if args.no_reset else "hard-reset",
+                stub=stub,
+            )
+        except FlashError as e:
+            if "://" not in port and not os.path.exists(port):
+                raise FlashError(
+                    "the port disappeared during the write; the flash is incomplete: "
+                    "reconnect the board and run the same command again"
+                ) from None
+            raise FlashError("write failed: %s; run the same command again" % e) from None
         if "Hash of data verified" not in out:
             raise FlashError("esptool did not confirm the written data; run again")
         row["bytes"] = len(firmware)
