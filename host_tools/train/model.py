@@ -2,12 +2,11 @@
 
 Shape (must match firmware/hushword/nn.py layer for layer):
   causal conv K=3 32->C + ReLU
-  4 x [depthwise causal conv K=5, dilation 1,2,4,8 -> pointwise C->C + ReLU, + residual]
+  4 x [depthwise causal conv K=5, dilation 1,2,4,8 -> pointwise C->C, + residual, ReLU]
   dense C->N on the current frame
 Receptive field 1 + 2 + 4*(1+2+4+8) = 63 frames (1.26 s).
 """
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -84,15 +83,13 @@ class KeywordNet(nn.Module):
         h = self.q[0](F.relu(self._conv(self.conv0, x)))
         for i, d in enumerate(DILATIONS):
             y = self.q[1 + 2 * i](self._conv(self.dw[i], h, d, self.channels))
-            y = F.relu(self._conv(self.pw[i], y))
-            h = self.q[2 + 2 * i](y + h)
+            # Residual before the ReLU, as the runtime computes it: relu(W y + b + h).
+            h = self.q[2 + 2 * i](F.relu(self._conv(self.pw[i], y) + h))
         return self.q[-1](self._conv(self.dense, h)).transpose(1, 2)
 
     def float_layers(self):
         """The exporter's float description of the network."""
         layers = [_layer("conv", self.conv0, 3, 1, N_FEATURES, self.channels, True, False)]
-        # The network's input is the raw int8 feature value: fold the input scale into conv0.
-        layers[0]["weight"] = layers[0]["weight"] * np.float32(self.input_scale)
         for i, d in enumerate(DILATIONS):
             layers.append(
                 _layer("dwconv", self.dw[i], 5, d, self.channels, self.channels, False, False)

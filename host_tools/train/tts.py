@@ -44,6 +44,10 @@ FESTIVAL_TEST_VOICES = {"kal_diphone"}
 _DROP_VARIANTS = {"Demonic", "UniRobot", "anikaRobot", "klatt6", "fast"}
 
 
+def cache_dir():
+    return os.path.join(".cache", "hushword", "tts")
+
+
 def have(cmd):
     return shutil.which(cmd) is not None
 

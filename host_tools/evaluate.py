@@ -1,0 +1,325 @@
+"""`hushword eval`: how well the shipped models work on voices they never heard.
+
+Held-out audio (tts test voices: unseen espeak-ng accents and speakers, flite's rms and
+festival, in noise and synthetic rooms; see host_tools/train/heldout.py) is run through the
+device pipeline as the host reference computes it (bit-exact features and int8 model), and
+through pymicro-wakeword's `alexa` and `hey_jarvis` on the same audio for comparison.
+
+Reported per wake word: false-rejection rate (FRR) at the shipped cutoff, false accepts per
+hour on long negative audio, and a DET curve (FRR against false accepts/hour over cutoffs).
+For the command model: accuracy on commands and the share of unknown phrases accepted.
+"""
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from host_tools import paths
+from host_tools.errors import HushwordError
+
+DET_CUTOFFS = np.round(
+    np.concatenate([np.linspace(0.05, 0.9, 18), np.linspace(0.91, 0.995, 18)]), 4
+)
+HIT_AFTER_S = 1.0  # a wake event counts for a phrase from its start to 1 s after its end
+MWW_WORDS = ("alexa", "hey_jarvis")
+
+
+def add_arguments(parser):
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--models", default=str(paths.MODELS), help="model directory (default: %(default)s)"
+    )
+    parser.add_argument("--out", default="docs/models", help="where model cards and DET curves go")
+    parser.add_argument("--seed", type=int, default=1234, help="held-out audio seed")
+    parser.add_argument(
+        "--minutes", type=float, default=30.0, help="minutes of negative audio (default: 30)"
+    )
+    parser.add_argument(
+        "--positives", type=int, default=300, help="held-out phrases per wake word"
+    )
+    parser.add_argument("--per-command", type=int, default=40, help="held-out phrases per command")
+    parser.add_argument(
+        "--no-microwakeword", action="store_true", help="skip the pymicro-wakeword comparison"
+    )
+
+
+# ---- detection on the host reference ----
+
+
+def device_scores(model_path, samples):
+    """Bit-exact device probabilities (uint8 [frames, n_out]) for one stream of audio."""
+    from host_tools import modelfile, reference
+
+    feats = reference.features(samples)
+    probs, _ = reference.quantized_forward_numpy(modelfile.read(model_path), feats)
+    return probs
+
+
+def smooth(p, w):
+    """Mean of the last w frames (fewer at the start), as the detector averages."""
+    c = np.cumsum(np.concatenate([np.zeros((1,) + p.shape[1:]), p.astype(np.float64)]), axis=0)
+    idx = np.arange(1, len(p) + 1)
+    lo = np.maximum(0, idx - w)
+    return (c[idx] - c[lo]) / (idx - lo).reshape((-1,) + (1,) * (p.ndim - 1))
+
+
+def events(score, cutoff, frame_s, refractory_s, warmup=0):
+    """Times (s) where score >= cutoff, at most one per refractory period."""
+    above = np.nonzero(score >= cutoff)[0]
+    out, last = [], -1e9
+    for i in above:
+        if i < warmup:
+            continue
+        t = i * frame_s
+        if t - last >= refractory_s:
+            out.append(t)
+            last = t
+    return np.array(out)
+
+
+def hits(ev_times, meta):
+    """Per phrase: detected between its start and HIT_AFTER_S after its end."""
+    ev = np.sort(np.asarray(ev_times, float))
+    out = []
+    for _, start, end, _ in meta:
+        i = np.searchsorted(ev, start)
+        out.append(bool(i < len(ev) and ev[i] <= end + HIT_AFTER_S))
+    return np.array(out)
+
+
+def det(score_pos, meta, score_neg, frame_s, refractory_s, neg_hours, warmup=0):
+    rows = []
+    for c in DET_CUTOFFS:
+        frr = 1.0 - float(hits(events(score_pos, c, frame_s, refractory_s, warmup), meta).mean())
+        fa = len(events(score_neg, c, frame_s, refractory_s, warmup)) / neg_hours
+        rows.append({"cutoff": float(c), "frr": frr, "fa_per_hour": fa})
+    return rows
+
+
+# ---- pymicro-wakeword on the same audio ----
+
+
+def mww_scores(word, samples):
+    """pymicro-wakeword's smoothed probability per 10 ms feature step (held between its
+    inferences, which run every `stride` steps)."""
+    from pymicro_wakeword import Model, MicroWakeWord, MicroWakeWordFeatures
+
+    m = MicroWakeWord.from_builtin(Model(word))
+    f = MicroWakeWordFeatures()
+    out = []
+    last = 0.0
+    audio = np.asarray(samples, "<i2").tobytes()
+    for i in range(0, len(audio), 32000):
+        for feat in f.process_streaming(audio[i : i + 32000]):
+            p = m.process_streaming_prob(feat)
+            if not m._features:  # an inference ran on this step
+                last = float(p)
+            out.append(last)
+    return np.array(out), m.probability_cutoff
+
+
+# ---- the evaluation ----
+
+
+def _manifests(models_dir):
+    out = []
+    for name in sorted(os.listdir(models_dir)):
+        if name.endswith(".json") and os.path.exists(os.path.join(models_dir, name[:-5] + ".bin")):
+            with open(os.path.join(models_dir, name)) as f:
+                m = json.load(f)
+            if m.get("kind") in ("wake", "command"):
+                out.append((name[:-5], m))
+    return out
+
+
+def _cutoff(man, label):
+    c = man["probability_cutoff"]
+    return float(c[label] if isinstance(c, dict) else c)
+
+
+def evaluate_wake(name, man, bin_path, neg, neg_hours, args, log):
+    from host_tools.train import heldout
+
+    frame_s = man["features"].get("hop", 320) / 16000.0 if "hop" in man["features"] else 0.02
+    label = [lb for lb in man["labels"] if lb != "negative"][-1]
+    li = man["labels"].index(label)
+    pos, meta = heldout.phrase_stream(
+        heldout.wake_texts(label, args.positives), args.seed, "pos-%s-%d" % (label, args.positives)
+    )
+    w, refr, warm = man["sliding_window"], man["refractory_s"], man["warmup_frames"]
+    t0 = time.time()
+    sp = smooth(device_scores(bin_path, pos)[:, li] / 255.0, w)
+    sn = smooth(device_scores(bin_path, neg)[:, li] / 255.0, w)
+    cut = _cutoff(man, label)
+    ev_p = events(sp, cut, frame_s, refr, warm)
+    ev_n = events(sn, cut, frame_s, refr, warm)
+    res = {
+        "model": name,
+        "kind": "wake",
+        "label": label,
+        "cutoff": cut,
+        "positives": len(meta),
+        "negative_hours": round(neg_hours, 3),
+        "frr": round(1.0 - float(hits(ev_p, meta).mean()), 4),
+        "fa_per_hour": round(len(ev_n) / neg_hours, 3),
+        "false_accepts": int(len(ev_n)),
+        "det": det(sp, meta, sn, frame_s, refr, neg_hours, warm),
+        "seconds": round(time.time() - t0, 1),
+    }
+    # Per engine FRR: shows whether one kind of voice is the weak spot.
+    h = hits(ev_p, meta)
+    eng = np.array([m[3].split(":")[0] for m in meta])
+    res["frr_by_engine"] = {e: round(1 - float(h[eng == e].mean()), 4) for e in sorted(set(eng))}
+    log(
+        "%s: FRR %.1f %% at %.2f FA/h (cutoff %.3f)"
+        % (name, 100 * res["frr"], res["fa_per_hour"], cut)
+    )
+    if label in MWW_WORDS and not args.no_microwakeword:
+        try:
+            mp, mcut = mww_scores(label, pos)
+            mn, _ = mww_scores(label, neg)
+        except ImportError:
+            log("pymicro-wakeword is not installed: no comparison (pip install -e .[bench])")
+        else:
+            fs = 0.01
+            mev_p, mev_n = events(mp, mcut, fs, refr), events(mn, mcut, fs, refr)
+            res["microwakeword"] = {
+                "cutoff": mcut,
+                "frr": round(1.0 - float(hits(mev_p, meta).mean()), 4),
+                "fa_per_hour": round(len(mev_n) / neg_hours, 3),
+                "false_accepts": int(len(mev_n)),
+                "det": det(mp, meta, mn, fs, refr, neg_hours),
+            }
+            mh = hits(mev_p, meta)
+            res["microwakeword"]["frr_by_engine"] = {
+                e: round(1 - float(mh[eng == e].mean()), 4) for e in sorted(set(eng))
+            }
+            log(
+                "  microWakeWord %s: FRR %.1f %% at %.2f FA/h"
+                % (label, 100 * res["microwakeword"]["frr"], res["microwakeword"]["fa_per_hour"])
+            )
+    return res
+
+
+def evaluate_commands(name, man, bin_path, neg, neg_hours, args, log):
+    from host_tools.train import heldout
+
+    labels = man["labels"]
+    fire = [i for i, lb in enumerate(labels) if lb not in ("unknown", "background")]
+    stream, meta = heldout.phrase_stream(
+        heldout.command_texts(args.per_command, 12 * args.per_command // 2),
+        args.seed,
+        "cmd-%d" % args.per_command,
+    )
+    w, refr = man["sliding_window"], man["refractory_s"]
+    frame_s = 0.02
+    t0 = time.time()
+    s = smooth(device_scores(bin_path, stream) / 255.0, w)
+    cuts = np.array([_cutoff(man, labels[i]) for i in fire])
+    firing = s[:, fire] >= cuts
+    # The first command to fire in a phrase's slot is the answer (window always open).
+    starts = np.array([m[1] for m in meta])
+    ends = np.array([m[2] for m in meta])
+    fired_frames = np.nonzero(firing.any(axis=1))[0]
+    correct, unknown_acc, n_cmd, n_unk = 0, 0, 0, 0
+    confusion = {}
+    for lab, st, en, _ in meta:
+        lo, hi = int(st / frame_s), int((en + HIT_AFTER_S) / frame_s)
+        fr = fired_frames[(fired_frames >= lo) & (fired_frames <= hi)]
+        got = None
+        if len(fr):
+            i = fr[0]
+            got = labels[fire[int(np.argmax(np.where(firing[i], s[i, fire], -1)))]]
+        if lab == "unknown":
+            n_unk += 1
+            unknown_acc += got is not None
+        else:
+            n_cmd += 1
+            correct += got == lab
+        confusion.setdefault(lab, {}).setdefault(str(got), 0)
+        confusion[lab][str(got)] += 1
+    # Commands said nowhere near a command: negative audio with the window held open.
+    neg_s = smooth(device_scores(bin_path, neg) / 255.0, w)
+    neg_fire = (neg_s[:, fire] >= cuts).any(axis=1).astype(float)
+    fa = len(events(neg_fire, 0.5, frame_s, refr))
+    res = {
+        "model": name,
+        "kind": "command",
+        "commands": n_cmd,
+        "unknown_phrases": n_unk,
+        "accuracy": round(correct / max(1, n_cmd), 4),
+        "unknown_accepted": round(unknown_acc / max(1, n_unk), 4),
+        "fa_per_hour_window_open": round(fa / neg_hours, 2),
+        "confusion": confusion,
+        "seconds": round(time.time() - t0, 1),
+    }
+    log(
+        "%s: accuracy %.1f %%, unknown accepted %.1f %%"
+        % (name, 100 * res["accuracy"], 100 * res["unknown_accepted"])
+    )
+    return res
+
+
+def run(args):
+    from host_tools.train import heldout, tts
+
+    try:
+        tts.require_engines()
+    except HushwordError:
+        if not os.path.isdir(heldout.CACHE):
+            raise
+    models = _manifests(args.models)
+    if not models:
+        raise HushwordError("no models in %s" % args.models)
+
+    def log(m):
+        print(m, file=sys.stderr)
+
+    seconds = int(args.minutes * 60)
+    log("building held-out negative audio (%d s)..." % seconds)
+    neg = heldout.negative_stream(args.seed, seconds)
+    neg_hours = len(neg) / 16000.0 / 3600.0
+    results = []
+    for name, man in models:
+        bin_path = os.path.join(args.models, name + ".bin")
+        if man["kind"] == "wake":
+            results.append(evaluate_wake(name, man, bin_path, neg, neg_hours, args, log))
+        else:
+            results.append(evaluate_commands(name, man, bin_path, neg, neg_hours, args, log))
+    summary = {"seed": args.seed, "negative_hours": round(neg_hours, 3), "models": results}
+    if args.out:
+        from host_tools.train import cards
+
+        os.makedirs(args.out, exist_ok=True)
+        for r, (name, man) in zip(results, models):
+            cards.write_card(args.out, r, man, summary)
+        with open(os.path.join(args.out, "eval.json"), "w") as f:
+            json.dump(summary, f, indent=1)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for r in results:
+            if r["kind"] == "wake":
+                line = "%-12s FRR %5.1f %%  FA/h %6.2f" % (
+                    r["model"],
+                    100 * r["frr"],
+                    r["fa_per_hour"],
+                )
+                if "microwakeword" in r:
+                    m = r["microwakeword"]
+                    line += "   microWakeWord: FRR %5.1f %%  FA/h %6.2f" % (
+                        100 * m["frr"],
+                        m["fa_per_hour"],
+                    )
+            else:
+                line = "%-12s accuracy %5.1f %%  unknown accepted %4.1f %%" % (
+                    r["model"],
+                    100 * r["accuracy"],
+                    100 * r["unknown_accepted"],
+                )
+            print(line)
+        print("negative audio: %.2f h" % neg_hours)
+    return 0

@@ -1,0 +1,128 @@
+"""Held-out evaluation audio: voices no model trained on, in noise and rooms.
+
+Built from the test voice pool only (tts.voice_pools()["test"]), with its own seeds, and cached
+under .cache/hushword/eval/. Training and model selection never read it.
+"""
+
+import os
+import zlib
+
+import numpy as np
+
+from host_tools.train import augment, corpus, tts
+
+RATE = tts.RATE
+CACHE = os.path.join(".cache", "hushword", "eval")
+# Engines are drawn first so the few flite/festival voices get a fair share of clips.
+ENGINE_P = {"espeak": 0.6, "flite": 0.25, "festival": 0.15}
+
+
+def _rng(seed, *names):
+    return np.random.default_rng([seed, zlib.crc32(repr(("heldout",) + names).encode())])
+
+
+def _pick_voice(rng, voices):
+    by = {}
+    for v in voices:
+        by.setdefault(v[0], []).append(v)
+    engines = [e for e in ENGINE_P if e in by]
+    p = np.array([ENGINE_P[e] for e in engines])
+    e = engines[int(rng.choice(len(engines), p=p / p.sum()))]
+    return by[e][int(rng.integers(0, len(by[e])))]
+
+
+def _say(rng, voices, text, cache):
+    v = _pick_voice(rng, voices)
+    x = tts.synth(v, text, float(rng.uniform(0.8, 1.3)), float(rng.uniform(0, 1)), cache)
+    return x.astype(np.float32), tts.voice_name(v)
+
+
+def _dress(rng, x, lead, tail):
+    """Reverb sometimes, background noise at 5..25 dB SNR (or clean), a random talking level."""
+    if rng.random() < 0.3:
+        x = augment.reverb(rng, x)
+    x = np.concatenate([np.zeros(lead, np.float32), x, np.zeros(tail, np.float32)])
+    if rng.random() < 0.85:
+        x = augment.mix_at_snr(x, augment.background(rng, len(x)), float(rng.uniform(5, 25)))
+    else:
+        x = x + 3.0 * rng.standard_normal(len(x)).astype(np.float32)
+    return augment.to_int16(augment.level(rng, x, -15.0, 6.0))
+
+
+def phrase_stream(texts_labels, seed, name, cache=tts.cache_dir()):
+    """One long stream of phrases, each in its own slot of background.
+
+    Returns (int16 samples, [(label, start_s, end_s, voice)]) where end_s is the end of speech.
+    """
+    path = os.path.join(CACHE, name + ".npz")
+    if os.path.exists(path):
+        d = np.load(path, allow_pickle=True)
+        return d["x"], list(d["meta"])
+    voices = tts.voice_pools()["test"]
+    parts, meta, pos = [], [], 0
+    for i, (text, label) in enumerate(texts_labels):
+        rng = _rng(seed, name, i)
+        x, vname = _say(rng, voices, text, cache)
+        lead = int(rng.uniform(0.8, 1.2) * RATE)
+        tail = int(rng.uniform(1.3, 1.6) * RATE)
+        y = _dress(rng, x, lead, tail)
+        meta.append((label, (pos + lead) / RATE, (pos + lead + len(x) - 1600) / RATE, vname))
+        parts.append(y)
+        pos += len(y)
+    x = np.concatenate(parts)
+    os.makedirs(CACHE, exist_ok=True)
+    np.savez(path + ".tmp.npz", x=x, meta=np.array(meta, dtype=object))
+    os.replace(path + ".tmp.npz", path)
+    return x, meta
+
+
+def negative_stream(seed, seconds, cache=tts.cache_dir()):
+    """Long negative audio: held-out voices talking (sentences, sound-alikes, commands),
+    with stretches of noise, hum and music-like tones between them."""
+    path = os.path.join(CACHE, "negative-%d-%d.npy" % (seed, seconds))
+    if os.path.exists(path):
+        return np.load(path)
+    voices = tts.voice_pools()["test"]
+    confusables = sum(corpus.CONFUSABLES.values(), [])
+    parts, total, i = [], 0, 0
+    while total < seconds * RATE:
+        rng = _rng(seed, "negative", i)
+        i += 1
+        r = rng.random()
+        if r < 0.12:
+            y = augment.background(rng, int(rng.uniform(2, 8) * RATE))
+            y = augment.to_int16(augment.level(rng, y, -25.0, 0.0))
+        else:
+            if r < 0.22:
+                text = confusables[int(rng.integers(0, len(confusables)))]
+            elif r < 0.27:
+                text = corpus.COMMANDS[int(rng.integers(0, len(corpus.COMMANDS)))]
+            else:
+                text = corpus.sentence(rng, 3, 14)
+            x, _ = _say(rng, voices, text, cache)
+            y = _dress(rng, x, int(rng.uniform(0.05, 0.6) * RATE), int(0.05 * RATE))
+        parts.append(y)
+        total += len(y)
+    x = np.concatenate(parts)[: seconds * RATE]
+    os.makedirs(CACHE, exist_ok=True)
+    np.save(path + ".tmp.npy", x)
+    os.replace(path + ".tmp.npy", path)
+    return x
+
+
+def wake_texts(word, n):
+    if word in corpus.SPELLINGS:
+        sp = corpus.SPELLINGS[word]
+    else:
+        sp = [word.replace("_", " ")]
+    return [(sp[i % len(sp)], word) for i in range(n)]
+
+
+def command_texts(n_per, n_unknown):
+    out = []
+    for c in corpus.COMMANDS:
+        sp = corpus.COMMAND_SPELLINGS[c]
+        out += [(sp[i % len(sp)], c.replace(" ", "_")) for i in range(n_per)]
+    unk = corpus.UNKNOWN_PHRASES
+    out += [(unk[i % len(unk)], "unknown") for i in range(n_unknown)]
+    return out
