@@ -224,7 +224,9 @@ class Gate:
             self._fwd_end_at = _add(self._clock(), END_HANGOVER_MS)
 
     def tick(self, now_ms=None):
-        now = self._clock() if now_ms is None else now_ms
+        """Every loop. ``now_ms`` is accepted for the app's convenience but the gate keeps to
+        its own clock, so every deadline it sets and checks uses one time base."""
+        now = self._clock()
         self._poll_button(now)
         if self._debug_until is not None and _diff(now, self._debug_until) >= 0:
             self._debug_until = None
