@@ -194,3 +194,129 @@ def run_micropython(samples, what="features", models_dir=None, commands_anytime=
             return np.frombuffer(out.read_bytes(), np.int8).reshape(-1, fe.N_MELS)
         lines = [json.loads(s) for s in out.read_text().splitlines()]
         return lines[0]["errors"], lines[1:]
+
+
+# ---- int8 models ----
+
+
+def _requant(acc, mult, shift):
+    return (acc * mult + (np.int64(1) << (shift - 1))) >> shift
+
+
+def quantized_forward_numpy(model, feats):
+    """Quantised model (``host_tools.modelfile.read``/``quantize`` dict) on int8 features
+    [frames, 32] -> (probs uint8 [frames, n_out], logits int8 [frames, n_out]); bit-exact
+    with ``hushword.nn.Net.push`` frame by frame from a fresh state."""
+    x = np.asarray(feats, np.int64).reshape(-1, fe.N_MELS)
+    prev_in = None
+    for ly in model["layers"]:
+        k, d = ly["k"], ly["d"]
+        w = np.asarray(ly["w"], np.int64)  # [cout][k][cin_pg]
+        acc = np.broadcast_to(np.asarray(ly["bias"], np.int64), (len(x), ly["cout"])).copy()
+        t = len(x)
+        for j in range(k):
+            s = (k - 1 - j) * d
+            if s >= t:
+                continue
+            xs = x[: t - s]
+            if ly["type"] == "dwconv":
+                acc[s:] += xs * w[:, j, 0]
+            else:
+                acc[s:] += xs @ w[:, j, :].T
+        if ly["residual"]:
+            acc += prev_in * np.asarray(ly["rmul"], np.int64)
+        y = _requant(acc, np.asarray(ly["mult"], np.int64), np.asarray(ly["shift"], np.int64))
+        y = np.clip(y, 0 if ly["relu"] else -127, 127)
+        prev_in, x = x, y
+    logits = x
+    table = np.asarray(model["table"], np.int64)
+    if model["out_kind"] == 0:
+        probs = table[logits + 128]
+    else:
+        e = table[logits.max(axis=1, keepdims=True) - logits]
+        tot = e.sum(axis=1, keepdims=True)
+        probs = (e * 255 + (tot >> 1)) // tot
+    return probs.astype(np.uint8), logits.astype(np.int8)
+
+
+def load_models(models_dir):
+    """(models, errors): models = list of (name, kind, labels, manifest, qmodel), in the
+    order and with the checks of the firmware Pipeline."""
+    from pathlib import Path
+
+    from hushword.modelfile import ModelError, load
+
+    from host_tools import modelfile as mf
+
+    models, errors = [], []
+    d = Path(models_dir)
+    if not d.is_dir():
+        return models, [f"models directory {models_dir} not found"]
+    for b in sorted(d.glob("*.bin")):
+        base = str(d / b.stem)
+        try:
+            load(base + ".bin", base + ".json", use_viper=False)  # the device's checks
+            m = mf.read(base + ".bin")
+        except ModelError as e:
+            errors.append(str(e))
+            continue
+        except Exception as e:
+            errors.append(f"{base}.bin: {e}")
+            continue
+        import json
+
+        man = json.loads(Path(base + ".json").read_text())
+        models.append((man.get("name", b.stem), man["kind"], man["labels"], man, m))
+    if not any(m[1] == "wake" for m in models):
+        errors.append(f"no usable wake word model in {models_dir}: listening only")
+    return models, errors
+
+
+def run(samples, models_dir, commands_anytime=False, command_window_s=3.0, models=None):
+    """Detection events for samples, as the device's Pipeline emits them (same order)."""
+    from hushword.detector import Detector
+
+    if models is None:
+        models, _ = load_models(models_dir)
+    feats = features(samples)
+    fps = fe.FRAMES_PER_S
+    wake, cmd = [], []
+    for name, kind, labels, man, q in models:
+        probs = quantized_forward_numpy(q, feats)[0].tolist()  # Python ints, as on the device
+        det = Detector(
+            labels,
+            man.get("probability_cutoff", 0.5),
+            window=man.get("sliding_window", 5),
+            refractory=int(float(man.get("refractory_s", 2.0)) * fps),
+            warmup=man.get("warmup_frames", 50),
+        )
+        (wake if kind == "wake" else cmd).append((name, labels, probs, det))
+    events = []
+    window_frames = int(command_window_s * fps)
+    left = 0
+
+    def ev(kind, name, labels, det, i, frame):
+        return {
+            "ev": kind,
+            "label": labels[i],
+            "score": round(det.score / 255, 3),
+            "t": round((frame + 1) * fe.HOP / fe.SAMPLE_RATE, 3),
+            "model": name,
+        }
+
+    for t in range(len(feats)):
+        open_ = commands_anytime or left > 0
+        for name, labels, probs, det in cmd:
+            i = det.update(probs[t], open_)
+            if i >= 0:
+                events.append(ev("command", name, labels, det, i, t))
+                if not commands_anytime:
+                    left = 0
+        if left > 0:
+            left -= 1
+        for name, labels, probs, det in wake:
+            i = det.update(probs[t])
+            if i >= 0:
+                events.append(ev("wake", name, labels, det, i, t))
+                left = window_frames
+    return events

@@ -1,0 +1,166 @@
+"""Load a model: ``name.bin`` (int8 tensors, see host_tools/modelfile.py for the layout)
+plus ``name.json`` (manifest). Tensors are read with readinto straight into the runtime's
+preallocated buffers; the manifest only carries settings. Anything wrong raises ModelError
+with a message naming the file; the caller keeps listening without that model.
+"""
+
+import json
+import struct
+from array import array
+
+from hushword import frontend, nn
+
+try:
+    from binascii import crc32
+except ImportError:  # pragma: no cover
+    crc32 = None
+
+MAGIC = b"HWM1"
+FORMAT_VERSION = 1
+_HEADER = "<4sHHIIHHHBB"  # then 8 reserved bytes
+_HEADER_SIZE = 32
+_RECORD = "<BBBBHHII"
+_RECORD_SIZE = 16
+_MAX_LAYERS = 64
+_MAX_CH = 256
+
+
+class ModelError(Exception):
+    pass
+
+
+class _Reader:
+    """Reads exact amounts and keeps the CRC of everything read."""
+
+    def __init__(self, f, name, length):
+        self.f = f
+        self.name = name
+        self.left = length
+        self.crc = 0
+
+    def into(self, buf, nbytes):
+        """Fill buf (nbytes long; typed arrays and memoryviews of them are fine)."""
+        if nbytes > self.left:
+            raise ModelError(f"{self.name}: truncated (layer table points past the end)")
+        if self.f.readinto(buf) != nbytes:  # files give full reads short of the end
+            raise ModelError(f"{self.name}: truncated")
+        self.left -= nbytes
+        if crc32:
+            self.crc = crc32(buf, self.crc)
+        return buf
+
+
+def _int(v, lo, hi, what, name):
+    if not (lo <= v <= hi):
+        raise ModelError(f"{name}: bad {what} {v!r}")
+    return v
+
+
+def read_manifest(path):
+    try:
+        with open(path) as f:
+            m = json.load(f)
+    except OSError:
+        raise ModelError(f"{path}: manifest missing")
+    except ValueError:
+        raise ModelError(f"{path}: manifest is not valid JSON")
+    if not isinstance(m, dict):
+        raise ModelError(f"{path}: manifest is not an object")
+    feats = m.get("features")
+    if not isinstance(feats, dict):
+        raise ModelError(f"{path}: manifest has no feature settings")
+    for k, v in frontend.SETTINGS.items():
+        if feats.get(k) != v:
+            raise ModelError(
+                f"{path}: made for features {k}={feats.get(k)!r}, this firmware has {v!r}"
+            )
+    if m.get("kind") not in ("wake", "command"):
+        raise ModelError(f"{path}: kind must be 'wake' or 'command'")
+    labels = m.get("labels")
+    if not isinstance(labels, list) or not labels:
+        raise ModelError(f"{path}: no labels")
+    return m
+
+
+def load(bin_path, json_path, use_viper=True):
+    """Return (nn.Net, manifest) or raise ModelError."""
+    manifest = read_manifest(json_path)
+    name = bin_path
+    try:
+        f = open(bin_path, "rb")
+    except OSError:
+        raise ModelError(f"{name}: cannot open")
+    try:
+        return _load(f, name, manifest, use_viper)
+    except MemoryError:
+        raise ModelError(f"{name}: not enough memory for this model")
+    finally:
+        f.close()
+
+
+def _load(f, name, manifest, use_viper):
+    head = f.read(_HEADER_SIZE)
+    if len(head) < _HEADER_SIZE or head[:4] != MAGIC:
+        raise ModelError(f"{name}: not a Hushword model file (bad magic)")
+    _magic, ver, fev, blen, crc, n_in, n_out, n_layers, out_kind, _ = struct.unpack(
+        _HEADER, head[:24]
+    )
+    if ver != FORMAT_VERSION:
+        raise ModelError("%s: format version %d, firmware reads %d" % (name, ver, FORMAT_VERSION))
+    if fev != frontend.FRONTEND_VERSION:
+        raise ModelError(
+            "%s: made for frontend v%d, firmware has v%d" % (name, fev, frontend.FRONTEND_VERSION)
+        )
+    _int(n_in, frontend.N_MELS, frontend.N_MELS, "input size", name)
+    _int(n_layers, 1, _MAX_LAYERS, "layer count", name)
+    _int(out_kind, 0, 1, "output kind", name)
+    r = _Reader(f, name, blen)
+    table = r.into(array("H", [0] * 256), 512)
+    recs = bytearray(_RECORD_SIZE * n_layers)
+    r.into(recs, len(recs))
+    layers = []
+    cin_expect = n_in
+    for i in range(n_layers):
+        t, k, d, flags, cin, cout, nw, _ = struct.unpack_from(_RECORD, recs, i * _RECORD_SIZE)
+        _int(t, 0, 3, "layer type", name)
+        _int(k, 1, 16, "kernel size", name)
+        _int(d, 1, 64, "dilation", name)
+        _int(cout, 1, _MAX_CH, "channels", name)
+        if cin != cin_expect:
+            raise ModelError(
+                "%s: layer %d has %d inputs, expected %d" % (name, i, cin, cin_expect)
+            )
+        if t == nn.TYPE_DWCONV and cin != cout:
+            raise ModelError("%s: layer %d: depthwise conv needs cin == cout" % (name, i))
+        if t in (nn.TYPE_PW, nn.TYPE_DENSE) and k != 1:
+            raise ModelError("%s: layer %d: 1x1 layer with k=%d" % (name, i, k))
+        if flags & 2 and (i == 0 or layers[i - 1].cin != cout):
+            raise ModelError("%s: layer %d: residual shape mismatch" % (name, i))
+        if nw != nn.weight_count(t, k, cin, cout):
+            raise ModelError("%s: layer %d: weight size mismatch" % (name, i))
+        layers.append(nn.Layer(t, k, d, cin, cout, bool(flags & 1), bool(flags & 2)))
+        cin_expect = cout
+    if cin_expect != n_out or n_out != len(manifest["labels"]):
+        raise ModelError(
+            "%s: %d outputs, manifest has %d labels" % (name, cin_expect, len(manifest["labels"]))
+        )
+    pad = bytearray(4)
+    for ly in layers:
+        r.into(ly.w, len(ly.w))
+        if len(ly.w) % 4:
+            r.into(memoryview(pad)[: 4 - len(ly.w) % 4], 4 - len(ly.w) % 4)
+        for v in ly.param_views():
+            r.into(v, 4 * ly.cout)
+    if r.left:
+        raise ModelError("%s: %d unexpected bytes after the tensors" % (name, r.left))
+    if f.read(1):
+        raise ModelError(f"{name}: trailing data after the declared length")
+    if crc32 and (r.crc & 0xFFFFFFFF) != crc:
+        raise ModelError(f"{name}: CRC mismatch (corrupt file)")
+    for ly in layers:  # the kernels' 32-bit arithmetic relies on these ranges
+        _, mults, shifts = ly.param_views()[:3]
+        for j in range(ly.cout):
+            if not (12 <= shifts[j] <= 40) or not (0 <= mults[j] < 1 << 18):
+                raise ModelError(f"{name}: requantisation out of range")
+    net = nn.Net(layers, out_kind, table, use_viper=use_viper)
+    return net, manifest

@@ -1,0 +1,134 @@
+"""Frontend -> wake word model(s) + detector, and command model(s) + detector.
+
+Commands count only inside the command window (``command_window_s`` after a wake word, closed
+by the first command) unless ``commands_anytime``. A model that is missing or broken adds a
+message to ``errors`` and is left out; without a wake model the pipeline only listens.
+
+``process(samples)`` takes exactly HOP int16 samples and returns None or a list of event
+dicts ``{"ev": "wake"|"command", "label": ..., "score": 0..1, "t": seconds}`` where t is the
+audio time at the end of the detecting frame. Allocates only when it returns events.
+"""
+
+import os
+
+from hushword import frontend
+from hushword.detector import Detector
+from hushword.modelfile import ModelError, load
+
+HOP = frontend.HOP
+
+
+class _Model:
+    def __init__(self, name, net, manifest):
+        self.name = name
+        self.net = net
+        self.manifest = manifest
+        self.kind = manifest["kind"]
+        self.labels = manifest["labels"]
+        fps = frontend.FRAMES_PER_S
+        self.det = Detector(
+            self.labels,
+            manifest.get("probability_cutoff", 0.5),
+            window=manifest.get("sliding_window", 5),
+            refractory=int(float(manifest.get("refractory_s", 2.0)) * fps),
+            warmup=manifest.get("warmup_frames", 50),
+        )
+
+
+class Pipeline:
+    HOP = HOP
+
+    def __init__(
+        self, models_dir="models", commands_anytime=False, command_window_s=3.0, use_viper=True
+    ):
+        self.errors = []
+        self.wake = []
+        self.command = []
+        self.commands_anytime = commands_anytime
+        self.window_frames = int(command_window_s * frontend.FRAMES_PER_S)
+        self.fe = frontend.Frontend(use_viper=use_viper)
+        self.feat = bytearray(frontend.N_MELS)
+        self.frames = 0
+        self._window_left = 0
+        self._load_all(models_dir, use_viper)
+        if not self.wake:
+            self.errors.append(f"no usable wake word model in {models_dir}: listening only")
+
+    def _load_all(self, models_dir, use_viper):
+        try:
+            names = sorted(os.listdir(models_dir))
+        except OSError:
+            self.errors.append(f"models directory {models_dir} not found")
+            return
+        for fn in names:
+            if not fn.endswith(".bin"):
+                continue
+            base = models_dir + "/" + fn[:-4]
+            try:
+                net, manifest = load(base + ".bin", base + ".json", use_viper=use_viper)
+                m = _Model(manifest.get("name", fn[:-4]), net, manifest)
+            except ModelError as e:
+                self.errors.append(str(e))
+                continue
+            except Exception as e:  # a bad manifest value must not stop the device
+                self.errors.append(f"{base}.bin: {e}")
+                continue
+            (self.wake if m.kind == "wake" else self.command).append(m)
+
+    def reset(self):
+        self.fe.reset()
+        for m in self.wake + self.command:
+            m.net.reset()
+            m.det.reset()
+        self.frames = 0
+        self._window_left = 0
+
+    def process(self, samples):
+        self.fe.process(samples, self.feat)
+        self.frames += 1
+        events = None
+        open_ = self.commands_anytime or self._window_left > 0
+        for m in self.command:
+            i = m.det.update(m.net.push(self.feat), open_)
+            if i >= 0:
+                events = self._event(events, "command", m, i)
+                if not self.commands_anytime:
+                    self._window_left = 0
+        if self._window_left > 0:
+            self._window_left -= 1
+        for m in self.wake:
+            i = m.det.update(m.net.push(self.feat))
+            if i >= 0:
+                events = self._event(events, "wake", m, i)
+                self._window_left = self.window_frames
+        return events
+
+    def _event(self, events, ev, m, i):
+        e = {
+            "ev": ev,
+            "label": m.labels[i],
+            "score": round(m.det.score / 255, 3),
+            "t": round(self.frames * HOP / frontend.SAMPLE_RATE, 3),
+            "model": m.name,
+        }
+        if events is None:
+            events = []
+        events.append(e)
+        return events
+
+    def info(self):
+        return {
+            "models": [
+                {
+                    "name": m.name,
+                    "kind": m.kind,
+                    "labels": m.labels,
+                    "flash_bytes": m.manifest.get("flash_bytes"),
+                    "macs_per_frame": m.net.macs_per_frame(),
+                    "arena_bytes": m.net.arena_bytes(),
+                }
+                for m in self.wake + self.command
+            ],
+            "errors": list(self.errors),
+            "commands_anytime": self.commands_anytime,
+        }

@@ -1,0 +1,90 @@
+import os
+
+from _compat import IS_MICROPYTHON, skip
+from hushword import modelfile
+from hushword.modelfile import ModelError
+
+HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+DATA = HERE + "/test_modelfile_data"
+TMP = "/tmp/hushword_test_modelfile"
+
+
+def _tmp():
+    try:
+        os.mkdir(TMP)
+    except OSError:
+        pass
+    return TMP
+
+
+def _copy(data, manifest=None):
+    d = _tmp()
+    with open(d + "/m.bin", "wb") as f:
+        f.write(data)
+    with open(d + "/m.json", "w") as f:
+        f.write(manifest if manifest is not None else open(DATA + "/tiny.json").read())
+    return d + "/m.bin", d + "/m.json"
+
+
+def _raw():
+    with open(DATA + "/tiny.bin", "rb") as f:
+        return f.read()
+
+
+def _expect_error(binp, jsonp, words):
+    try:
+        modelfile.load(binp, jsonp)
+    except ModelError as e:
+        msg = str(e)
+        assert words in msg, msg
+        return
+    raise AssertionError("loaded a bad model")
+
+
+def test_loads_and_matches_reference_outputs():
+    net, man = modelfile.load(DATA + "/tiny.bin", DATA + "/tiny.json")
+    assert man["labels"] == ["unknown", "yes", "no"] and net.n_out == 3
+    io = open(DATA + "/tiny_io.bin", "rb").read()
+    feats, want = io[: 40 * 32], io[40 * 32 :]
+    got = bytearray()
+    for i in range(40):
+        got += net.push(feats[i * 32 : (i + 1) * 32])
+    assert bytes(got) == want
+
+
+def test_viper_and_twin_runtime_identical():
+    if not IS_MICROPYTHON:
+        skip("viper kernels exist only under MicroPython")
+    a, _ = modelfile.load(DATA + "/tiny.bin", DATA + "/tiny.json", use_viper=True)
+    b, _ = modelfile.load(DATA + "/tiny.bin", DATA + "/tiny.json", use_viper=False)
+    io = open(DATA + "/tiny_io.bin", "rb").read()
+    for i in range(30):
+        fr = io[i * 32 : (i + 1) * 32]
+        a.push(fr)
+        b.push(fr)
+        assert a.logits == b.logits and a.probs == b.probs
+
+
+def test_rejects_bad_magic_version_crc_truncation():
+    raw = _raw()
+    _expect_error(*_copy(b"XXXX" + raw[4:]), "magic")
+    bad = bytearray(raw)
+    bad[4] = 9
+    _expect_error(*_copy(bytes(bad)), "version")
+    bad = bytearray(raw)
+    bad[-5] ^= 0x55
+    _expect_error(*_copy(bytes(bad)), "CRC")
+    _expect_error(*_copy(raw[:-7]), "truncated")
+    _expect_error(*_copy(raw[:10]), "magic")
+    _expect_error(*_copy(b""), "magic")
+    _expect_error(*_copy(raw + b"junk"), "trailing")
+
+
+def test_rejects_bad_manifests():
+    raw = _raw()
+    man = open(DATA + "/tiny.json").read()
+    _expect_error(*_copy(raw, man.replace('"hop": 320', '"hop": 160')), "hop")
+    _expect_error(*_copy(raw, man[:50]), "JSON")
+    _expect_error(*_copy(raw, man.replace('"yes",', "")), "labels")
+    _expect_error(*_copy(raw, man.replace('"command"', '"music"')), "kind")
+    _expect_error(DATA + "/tiny.bin", DATA + "/missing.json", "missing")

@@ -1,0 +1,128 @@
+import json
+import sys
+from array import array
+
+import numpy as np
+import pytest
+
+from host_tools import modelfile as mf
+from host_tools import reference as ref
+from host_tools.errors import HushwordError
+from host_tools.paths import FIRMWARE
+
+sys.path.insert(0, str(FIRMWARE))
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+from hushword.modelfile import ModelError, load
+from hushword.pipeline import Pipeline
+from test_reference import _speechlike
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    d = tmp_path_factory.mktemp("models")
+    x = np.concatenate([_speechlike(i, 3.0) for i in range(3)])
+    f = ref.features(x)
+    wake = mf.default_architecture(1, 48, seed=1)
+    mf.export(
+        wake,
+        ["hey_jarvis"],
+        "wake",
+        f,
+        d / "wake",
+        probability_cutoff=0.6,
+        refractory_s=1.0,
+        warmup_frames=20,
+    )
+    cmd = mf.default_architecture(4, 64, seed=2)
+    mf.export(
+        cmd,
+        ["unknown", "on", "off", "stop"],
+        "command",
+        f,
+        d / "cmd",
+        probability_cutoff=0.5,
+        refractory_s=0.5,
+        warmup_frames=20,
+    )
+    return d, x, f, wake
+
+
+def test_manifest_and_sizes(models):
+    d, _, _, _ = models
+    man = json.loads((d / "wake.json").read_text())
+    assert man["kind"] == "wake" and man["labels"] == ["hey_jarvis"]
+    assert man["macs_per_frame"] * 50 <= 1_000_000
+    assert man["flash_bytes"] == (d / "wake.bin").stat().st_size <= 30 * 1024
+    assert man["features"]["hop"] == 320 and man["probability_cutoff"] == {"hey_jarvis": 0.6}
+
+
+def test_quantised_model_tracks_float_model(models):
+    d, _, f, wake = models
+    q = mf.read(d / "wake.bin")
+    logits_f, _ = mf.float_forward_numpy(wake, f * mf.INPUT_SCALE)
+    _, logits_q = ref.quantized_forward_numpy(q, f)
+    assert np.corrcoef(logits_f[:, 0], logits_q[:, 0])[0, 1] > 0.98
+
+
+def test_numpy_forward_bit_exact_with_firmware_runtime(models):
+    d, _, f, _ = models
+    for name in ("wake", "cmd"):
+        net, _ = load(str(d / (name + ".bin")), str(d / (name + ".json")))
+        want, _ = ref.quantized_forward_numpy(mf.read(d / (name + ".bin")), f[:150])
+        got = np.array([list(net.push(fr.tobytes())) for fr in f[:150]], np.uint8)
+        assert np.array_equal(got, want)
+
+
+def test_pipeline_events_bit_exact_cpython_numpy_micropython(models):
+    d, x, _, _ = models
+    want = ref.run(x, d)
+    assert any(e["ev"] == "wake" for e in want) and any(e["ev"] == "command" for e in want)
+    p = Pipeline(str(d))
+    got = []
+    for i in range(len(x) // 320):
+        got += p.process(array("h", x[i * 320 : (i + 1) * 320].tobytes())) or []
+    assert got == want and p.errors == []
+    if ref.micropython_exe():
+        errors, mpy = ref.run_micropython(x, "events", d, commands_anytime=True)
+        assert errors == [] and mpy == ref.run(x, d, commands_anytime=True)
+
+
+def test_commands_only_in_window_unless_anytime(models):
+    d, x, _, _ = models
+    gated = ref.run(x, d)
+    anytime = ref.run(x, d, commands_anytime=True)
+    assert [e for e in gated if e["ev"] == "wake"] == [e for e in anytime if e["ev"] == "wake"]
+    assert len([e for e in anytime if e["ev"] == "command"]) >= len(
+        [e for e in gated if e["ev"] == "command"]
+    )
+    last_wake = None
+    for e in gated:
+        if e["ev"] == "wake":
+            last_wake = e["t"]
+        else:
+            assert last_wake is not None and e["t"] - last_wake <= 3.0
+
+
+def test_broken_models_are_reported_not_fatal(tmp_path, models):
+    d, _, _, _ = models
+    (tmp_path / "good.bin").write_bytes((d / "wake.bin").read_bytes())
+    (tmp_path / "good.json").write_text((d / "wake.json").read_text())
+    (tmp_path / "bad.bin").write_bytes((d / "cmd.bin").read_bytes()[:-100])
+    (tmp_path / "bad.json").write_text((d / "cmd.json").read_text())
+    (tmp_path / "orphan.bin").write_bytes(b"HWM1")
+    p = Pipeline(str(tmp_path))
+    assert len(p.wake) == 1 and not p.command and len(p.errors) == 2
+    assert any("truncated" in e for e in p.errors) and any("orphan" in e for e in p.errors)
+    p = Pipeline(str(tmp_path / "nowhere"))
+    assert p.errors and p.process(array("h", [0] * 320)) is None
+    with pytest.raises(ModelError):
+        load(str(tmp_path / "bad.bin"), str(tmp_path / "bad.json"))
+
+
+def test_export_rejects_bad_layers():
+    layers = mf.default_architecture(2)
+    layers[1]["cin"] = 7
+    with pytest.raises(HushwordError):
+        mf.export(layers, ["a", "b"], "wake", np.zeros((10, 32), np.int8), "/tmp/x")
+    with pytest.raises(HushwordError):
+        mf.export(mf.default_architecture(2), ["a"], "wake", np.zeros((10, 32)), "/tmp/x")
