@@ -1,0 +1,243 @@
+"""Wires the stages: mic -> VAD + keyword pipeline -> events; every hop's audio -> the gate.
+
+The app owns the buffers (one hop of samples, allocated once) and the serial link. It never
+sends audio itself: only the gate holds a path to a transport with audio in hand.
+"""
+
+import array
+import gc
+import sys
+import time
+
+from hushword import VERSION, protocol
+from hushword.link import Link
+from hushword.vad import VAD, dbfs
+
+RATE = 16000
+HOP = 320  # 20 ms; the keyword pipeline checks its own HOP against this
+
+
+def _byte_view(arr):
+    """A byte-addressed view of an array's memory (readinto fills the samples in place)."""
+    try:
+        return memoryview(arr).cast("B")  # CPython
+    except AttributeError:
+        import uctypes
+
+        return uctypes.bytearray_at(uctypes.addressof(arr), len(arr) * 2)
+
+
+class App:
+    def __init__(self, board, link=None, models_dir="models", config_path="config.json"):
+        self.board = board
+        self.link = link or Link()
+        self.samples = array.array("h", bytes(2 * HOP))
+        self._bytes = _byte_view(self.samples)
+        self.n_hops = 0
+        self.vad = VAD()
+        self.pipeline = None
+        self.gate = None
+        self.levels = False
+        self._utt_start = 0.0
+        self._utt_peak = 0
+        self._commands = {
+            "ping": self._cmd_ping,
+            "info": self._cmd_info,
+            "button": self._cmd_button,
+            "levels": self._cmd_levels,
+        }
+        self._load_gate(config_path)
+        self._load_pipeline(models_dir)
+
+    # --- set-up: every failure leaves a safe, listening board -------------------------------
+
+    def _load_gate(self, config_path):
+        try:
+            from hushword import config, gate
+        except ImportError:
+            return  # no gate in this build: no path for audio to leave at all
+        try:
+            self.gate = gate.Gate(config.Store(config_path), self.link, self.board)
+        except Exception as e:  # fail closed: without a gate no audio can leave
+            self._error("gate", e)
+
+    def _load_pipeline(self, models_dir):
+        try:
+            from hushword.pipeline import Pipeline
+        except ImportError:
+            self.link.event("notice", msg="no keyword pipeline in this build; voice activity only")
+            return
+        try:
+            p = Pipeline(models_dir=models_dir)
+        except Exception as e:
+            self._error("model", e)
+            return
+        if p.HOP != HOP:
+            self.link.event(
+                "error", code="model", msg="pipeline hop %d != app hop %d" % (p.HOP, HOP)
+            )
+            return
+        for msg in getattr(p, "errors", ()):
+            self.link.event("error", code="model", msg=msg)
+        self.pipeline = p
+
+    def _error(self, code, exc):
+        self.link.event("error", code=code, msg="%s: %s" % (type(exc).__name__, exc))
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def boot_event(self):
+        self.link.event(
+            "boot",
+            version=VERSION,
+            board=self.board.name,
+            models=self._models(),
+            mode=self._privacy().get("mode", "never"),
+        )
+
+    def run(self, max_hops=None):
+        self.boot_event()
+        while max_hops is None or self.n_hops < max_hops:
+            if not self.step():
+                break
+
+    def step(self):
+        """One hop: read the mic, listen, let the gate see the audio, serve the serial link."""
+        n = self.board.mic.readinto(self._bytes)
+        if n < len(self._bytes):
+            self.link.event("notice", msg="microphone stopped")
+            return False
+        self.n_hops += 1
+        t = self.n_hops * HOP / RATE
+        if self.vad.update(self.samples, HOP):
+            self._vad_changed(t)
+        elif self.vad.active and self.vad.last_energy > self._utt_peak:
+            self._utt_peak = self.vad.last_energy
+        if self.pipeline is not None:
+            events = self.pipeline.process(self.samples)
+            if events:
+                for ev in events:
+                    self._detection(ev)
+        if self.gate is not None:
+            self.gate.audio(self._bytes)
+            self.gate.tick(
+                time.ticks_ms() if hasattr(time, "ticks_ms") else int(time.time() * 1000)
+            )
+        if self.levels and self.n_hops % 50 == 0:
+            self.link.event(
+                "level", t=round(t, 2), dbfs=dbfs(self.vad.last_energy), vad=self.vad.active
+            )
+        for obj, err in self.link.poll():
+            self._serve(obj, err)
+        return True
+
+    def _vad_changed(self, t):
+        if self.vad.active:
+            self._utt_start = t
+            self._utt_peak = self.vad.last_energy
+            self.link.event("vad", active=True, t=round(t, 2))
+        else:
+            self.link.event(
+                "vad",
+                active=False,
+                t=round(t, 2),
+                dur=round(t - self._utt_start, 2),
+                peak_dbfs=dbfs(self._utt_peak),
+            )
+        if self.gate is not None:
+            self.gate.vad(self.vad.active, t)
+
+    def _detection(self, ev):
+        name = ev.pop("ev", "wake")
+        self.link.event(name, **ev)
+        if name == "wake" and self.gate is not None:
+            self.gate.wake(ev.get("label"), ev.get("score"), ev.get("t"))
+
+    # --- serial commands ---------------------------------------------------------------------
+
+    def _serve(self, obj, err):
+        if err is not None:
+            self.link.event("error", code=err, msg=_ERR_HELP.get(err, err))
+            return
+        cmd = obj.get("cmd")
+        rid = obj.get("id")
+        try:
+            handler = self._commands.get(cmd)
+            if handler is not None:
+                fields = handler(obj)
+            elif self.gate is not None:
+                fields = self.gate.command(obj)
+                if fields is None:
+                    raise KeyError(cmd)
+            else:
+                raise KeyError(cmd)
+        except KeyError:
+            self._reply(rid, False, error="unknown command %r" % (cmd,), code=protocol.ERR_BAD_CMD)
+            return
+        except (ValueError, TypeError) as e:
+            self._reply(rid, False, error=str(e), code=protocol.ERR_BAD_ARGS)
+            return
+        except Exception as e:  # a bug must not stop the listening loop
+            self._reply(rid, False, error="%s: %s" % (type(e).__name__, e), code="internal")
+            return
+        self._reply(rid, True, **(fields or {}))
+
+    def _reply(self, rid, ok, **fields):
+        if rid is not None:
+            fields["id"] = rid
+        fields["ok"] = ok
+        self.link.event("reply", **fields)
+
+    def _cmd_ping(self, obj):
+        return {"pong": True}
+
+    def _cmd_info(self, obj):
+        gc.collect()
+        return {
+            "version": VERSION,
+            "board": self.board.name,
+            "platform": sys.platform,
+            "mem_free": gc.mem_free(),
+            "mem_alloc": gc.mem_alloc(),
+            "models": self._models(),
+            "privacy": self._privacy(),
+            "uptime_s": round(self.n_hops * HOP / RATE, 2),
+        }
+
+    def _cmd_button(self, obj):
+        button = getattr(self.board, "button", None)
+        if button is None or not hasattr(button, "press"):
+            raise ValueError("this board's button can only be pressed by hand")
+        button.press()
+        return {}
+
+    def _cmd_levels(self, obj):
+        on = obj.get("on", True)
+        if not isinstance(on, bool):
+            raise ValueError("'on' must be true or false")
+        self.levels = on
+        return {"levels": on}
+
+    def _models(self):
+        if self.pipeline is None:
+            return []
+        info = getattr(self.pipeline, "info", None)
+        return info() if info else []
+
+    def _privacy(self):
+        if self.gate is None:
+            return {"mode": "never", "forwarded_bytes": 0, "debug_bytes": 0, "gate": "absent"}
+        return self.gate.status()
+
+
+_ERR_HELP = {
+    protocol.ERR_NO_PREFIX: "not a command: send '@hw {\"cmd\": ...}' lines, or Ctrl-C for the REPL",
+    protocol.ERR_TOO_LONG: "line longer than %d bytes ignored" % protocol.MAX_LINE,
+    protocol.ERR_BAD_JSON: "command is not a JSON object",
+}
+
+
+def main():
+    import board
+
+    App(board.make()).run()
