@@ -22,10 +22,12 @@ def _check_manifest():
     missing = []
     for path, meta in files.items():
         try:
-            if os.stat(path)[6] != meta["size"]:
-                missing.append(path + " (size)")
+            size = os.stat(path)[6]
         except OSError:
             missing.append(path)
+            continue
+        if isinstance(meta, dict) and size != meta.get("size", size):
+            missing.append(path + " (wrong size)")
     return missing
 
 

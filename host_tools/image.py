@@ -114,7 +114,7 @@ def deploy_files(board):
     manifest = {
         "version": 1,
         "board": board["name"],
-        "files": {p: hashlib.sha256(d).hexdigest() for p, d in files},
+        "files": {p: {"sha256": hashlib.sha256(d).hexdigest(), "size": len(d)} for p, d in files},
     }
     files.append((MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode()))
     return files

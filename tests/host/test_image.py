@@ -55,9 +55,11 @@ def test_image_holds_firmware_and_app_filesystem(tmp_path):
     with fs.open("/hushword_manifest.json", "r") as f:
         manifest = json.load(f)
     assert manifest["board"] == "esp32-inmp441"
-    for path, digest in manifest["files"].items():
+    for path, entry in manifest["files"].items():
         with fs.open(path, "rb") as f:
-            assert hashlib.sha256(f.read()).hexdigest() == digest, path
+            data = f.read()
+            assert hashlib.sha256(data).hexdigest() == entry["sha256"], path
+            assert len(data) == entry["size"], path
     assert "/board.json" in manifest["files"] and "/main.py" in manifest["files"]
 
 

@@ -1,0 +1,150 @@
+"""`hushword deploy`: upload the app (compiled to .mpy), the board's files and the models
+through mpremote's serial transport, skipping files the board already has, then soft-reboot.
+
+The manifest (/hushword_manifest.json, written last) lists every file with its SHA-256 and
+size; main.py refuses to start a half-deployed app and names what is missing.
+"""
+
+import hashlib
+import json
+import sys
+import time
+
+from host_tools.errors import HushwordError
+from host_tools.progress import Progress
+
+MANIFEST = "/hushword_manifest.json"
+
+
+def add_arguments(p):
+    p.add_argument("--port", required=True, help="serial port of the board (or of hushword sim)")
+    p.add_argument("--board", default=None,
+                   help="board definition in boards/ (default: the one on the board, else sim)")
+    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--force", action="store_true", help="upload every file, changed or not")
+    p.add_argument("--no-reboot", action="store_true", help="don't soft-reboot afterwards")
+
+
+def _connect(port, baud):
+    try:
+        from mpremote.transport_serial import SerialTransport, TransportError
+    except ImportError:
+        raise HushwordError("mpremote is missing: pip install mpremote") from None
+    try:
+        t = SerialTransport(port, baudrate=baud)
+    except TransportError as e:
+        raise HushwordError("cannot open %s: %s" % (port, e)) from None
+    try:
+        t.enter_raw_repl(soft_reset=False)
+    except TransportError as e:
+        t.close()
+        raise HushwordError("no MicroPython REPL on %s (%s)" % (port, e)) from None
+    return t
+
+
+def _remote_manifest(t):
+    try:
+        return json.loads(t.fs_readfile(MANIFEST)).get("files", {})
+    except Exception:
+        return {}
+
+
+def _remote_board(t):
+    try:
+        return json.loads(t.fs_readfile("/board.json")).get("name")
+    except Exception:
+        return None
+
+
+def deploy(port, board=None, baud=115200, force=False, reboot=True, quiet=False):
+    """Bring the board's app up to date; returns (uploaded, skipped) file counts."""
+    from mpremote.transport import TransportError
+
+    from host_tools import boards, image
+
+    t = _connect(port, baud)
+    try:
+        name = board or _remote_board(t) or "sim"
+        try:
+            bdef = boards.load(name)
+        except Exception as e:
+            raise HushwordError(str(e)) from None
+        files = image.deploy_files(bdef)
+        have = {} if force else _remote_manifest(t)
+        manifest = files.pop()  # written last: the app trusts only complete deploys
+        todo = []
+        for path, data in files:
+            entry = have.get(path)
+            h = hashlib.sha256(data).hexdigest()
+            old = entry.get("sha256") if isinstance(entry, dict) else entry
+            if old == h and _exists(t, path, len(data)):
+                continue
+            todo.append((path, data))
+        total = sum(len(d) for _, d in todo) or 1
+        bar = Progress(total, "deploy", force=not quiet and sys.stderr.isatty())
+        sent = 0
+        made = set()
+        t0 = time.monotonic()
+        # Invalidate the manifest first: an interrupted deploy must not look complete.
+        if todo and have:
+            _rm(t, manifest[0])
+        for path, data in todo:
+            _mkdirs(t, path, made)
+            base = sent
+            t.fs_writefile(path, data, progress_callback=lambda d, n, b=base: bar.update(b + d, path))
+            sent += len(data)
+            bar.update(sent, path)
+            if path.endswith(".mpy"):
+                _rm(t, path[:-4] + ".py")  # a stale source twin would shadow the .mpy
+        if todo or not have:
+            t.fs_writefile(manifest[0], manifest[1])
+        dt = time.monotonic() - t0
+        bar.close()
+        if not quiet:
+            print("deployed %d file(s), %d bytes in %.1f s; %d unchanged; board %s"
+                  % (len(todo), sent, dt, len(files) - len(todo), name), file=sys.stderr)
+        if reboot:
+            t.exit_raw_repl()
+            t.serial.write(b"\x04")  # soft reboot in the friendly REPL runs main.py
+            time.sleep(0.2)
+        return len(todo), len(files) - len(todo)
+    except TransportError as e:
+        raise HushwordError("deploy to %s failed: %s (run it again to resume)" % (port, e)) from None
+    except OSError as e:
+        raise HushwordError("lost the port %s: %s (run it again to resume)" % (port, e)) from None
+    finally:
+        try:
+            t.close()
+        except Exception:
+            pass
+
+
+def _exists(t, path, size):
+    try:
+        return t.fs_stat(path).st_size == size
+    except Exception:
+        return False
+
+
+def _rm(t, path):
+    try:
+        t.fs_rmfile(path)
+    except Exception:
+        pass
+
+
+def _mkdirs(t, path, made):
+    parts = path.strip("/").split("/")[:-1]
+    cur = ""
+    for p in parts:
+        cur += "/" + p
+        if cur in made:
+            continue
+        if not t.fs_exists(cur):
+            t.fs_mkdir(cur)
+        made.add(cur)
+
+
+def run(args):
+    deploy(args.port, args.board, args.baud, force=args.force, reboot=not args.no_reboot)
+    return 0

@@ -1,0 +1,72 @@
+"""`hushword monitor`: the board's events, live; readable by default, JSON lines with --json."""
+
+import json
+import sys
+import time
+
+from host_tools.device import Device
+
+
+def add_arguments(p):
+    p.add_argument("--port", required=True, help="serial port of the board (or of hushword sim)")
+    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--json", action="store_true", help="one JSON object per event line")
+    p.add_argument("--seconds", type=float, help="stop after this many seconds")
+    p.add_argument("--until", metavar="EVENT", action="append", default=[],
+                   help="stop after an event of this kind (e.g. command); repeatable")
+    p.add_argument("--count", type=int, metavar="N",
+                   help="stop after N events matching --until (default 1)")
+    p.add_argument("--levels", action="store_true", help="ask the board for a level event per second")
+    p.add_argument("--text", action="store_true", help="also show REPL/boot text lines")
+
+
+def format_event(e):
+    ev = e.get("ev", "?")
+    t = e.get("t")
+    ts = "%8.2fs" % t if isinstance(t, (int, float)) else " " * 9
+    if ev in ("wake", "command"):
+        return "%s  %-8s %-18s score %.2f" % (ts, ev.upper(), e.get("label"), e.get("score", 0))
+    if ev == "vad":
+        if e.get("active"):
+            return "%s  speech   started" % ts
+        return "%s  speech   ended after %.2f s, peak %s dBFS" % (ts, e.get("dur", 0), e.get("peak_dbfs"))
+    if ev == "level":
+        bar = "#" * max(0, int((e.get("dbfs", -90) + 90) / 3))
+        return "%s  level    %6.1f dBFS %s" % (ts, e.get("dbfs", -90), bar)
+    if ev == "error":
+        return "%s  ERROR    %s: %s" % (ts, e.get("code"), e.get("msg", ""))
+    rest = {k: v for k, v in e.items() if k not in ("ev", "t")}
+    return "%s  %-8s %s" % (ts, ev, " ".join("%s=%s" % kv for kv in sorted(rest.items())))
+
+
+def run(args):
+    until = set(args.until)
+    need = args.count or 1
+    seen = 0
+    with Device(args.port, args.baud) as dev:
+        if args.levels:
+            dev.command("levels", on=True)
+        if not args.json:
+            print("monitoring %s (Ctrl-C to stop)" % args.port, file=sys.stderr)
+        end = None if args.seconds is None else time.monotonic() + args.seconds
+        try:
+            while end is None or time.monotonic() < end:
+                for item in dev.read_items():
+                    if item[0] == "event":
+                        e = item[1]
+                        print(json.dumps(e) if args.json else format_event(e), flush=True)
+                        if e.get("ev") in until:
+                            seen += 1
+                            if seen >= need:
+                                return 0
+                    elif item[0] == "text" and args.text and not args.json:
+                        print("| " + item[1].decode("utf-8", "replace"), flush=True)
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            if args.levels:
+                try:
+                    dev.command("levels", on=False)
+                except Exception:
+                    pass
+    return 0 if not until else 1
