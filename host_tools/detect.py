@@ -1,0 +1,53 @@
+"""`hushword detect`: run the device pipeline (bit-exact numpy reference) on WAV files.
+
+With --json, one object per detection per line:
+``{"file": PATH, "event": "wake"|"command", "label": ..., "t": SECONDS, "score": FLOAT}``.
+"""
+
+import json
+import sys
+
+from host_tools import reference, wavio
+from host_tools.errors import HushwordError
+from host_tools.paths import MODELS
+
+
+def add_arguments(parser):
+    parser.add_argument("files", nargs="+", metavar="FILE.wav", help="16 kHz mono 16-bit WAV")
+    parser.add_argument("--json", action="store_true", help="one JSON object per detection")
+    parser.add_argument(
+        "--commands-anytime",
+        action="store_true",
+        help="accept commands for the whole file, not only in the window after a wake word",
+    )
+    parser.add_argument("--models", default=str(MODELS), metavar="DIR", help="model directory")
+
+
+def run(args):
+    models, errors = reference.load_models(args.models)
+    for e in errors:
+        print("hushword: warning: " + e, file=sys.stderr)
+    if not models:
+        raise HushwordError("no usable models in %s" % args.models)
+    failed = 0
+    for path in args.files:
+        try:
+            x = wavio.read(path, notice=lambda m: print("hushword: " + m, file=sys.stderr))
+        except HushwordError as e:
+            print("hushword: error: %s" % e, file=sys.stderr)
+            failed += 1
+            continue
+        events = reference.run(x, args.models, args.commands_anytime, models=models)
+        for e in events:
+            if args.json:
+                rec = {"file": path, "event": e["ev"], "label": e["label"], "t": e["t"]}
+                rec["score"] = e["score"]
+                print(json.dumps(rec), flush=True)
+            else:
+                print(
+                    "%s  %8.2fs  %-7s  %-20s  %.3f"
+                    % (path, e["t"], e["ev"], e["label"], e["score"])
+                )
+        if not events and not args.json:
+            print("%s  no detections" % path)
+    return 1 if failed else 0

@@ -1,0 +1,70 @@
+import json
+import wave
+
+import numpy as np
+import pytest
+
+from host_tools import cli, wavio
+from host_tools import modelfile as mf
+from host_tools import reference as ref
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    d = tmp_path_factory.mktemp("det")
+    rng = np.random.default_rng(0)
+    t = np.arange(48000) / 16000
+    x = (
+        3000 * np.sin(2 * np.pi * (150 + 2000 * t) * t) * (np.sin(2 * np.pi * 2 * t) > 0)
+        + rng.normal(0, 200, len(t))
+    ).astype(np.int16)
+    f = ref.features(x)
+    mf.export(
+        mf.default_architecture(1, 16, seed=3),
+        ["hey"],
+        "wake",
+        f,
+        d / "m" / "wake",
+        probability_cutoff=0.3,
+        warmup_frames=10,
+        refractory_s=0.5,
+    )
+    wavio.write(d / "a.wav", x)
+    with wave.open(str(d / "st.wav"), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(np.repeat(x[::2], 2).astype("<i2").tobytes())
+    (d / "bad.wav").write_bytes(b"RIFFnope")
+    (d / "trunc.wav").write_bytes((d / "a.wav").read_bytes()[:2000])
+    return d, x
+
+
+def test_json_lines_contract(setup, capsys):
+    d, x = setup
+    rc = cli.main(["detect", "--json", "--models", str(d / "m"), str(d / "a.wav")])
+    out = capsys.readouterr().out.splitlines()
+    assert rc == 0 and out
+    recs = [json.loads(s) for s in out]
+    assert all(set(r) == {"file", "event", "label", "t", "score"} for r in recs)
+    want = ref.run(x, d / "m")
+    assert [(r["event"], r["t"], r["score"]) for r in recs] == [
+        (e["ev"], e["t"], e["score"]) for e in want
+    ]
+
+
+def test_conversion_notice_and_clear_errors(setup, capsys):
+    d, _ = setup
+    files = [str(d / n) for n in ("st.wav", "bad.wav", "trunc.wav", "missing.wav")]
+    rc = cli.main(["detect", "--models", str(d / "m")] + files)
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "st.wav: converted 2 channels -> mono, 8000 Hz -> 16000 Hz" in err
+    assert "bad.wav: not a readable WAV" in err and "trunc.wav: truncated" in err
+    assert "missing.wav: no such file" in err
+
+
+def test_no_models_is_a_user_error(tmp_path, setup, capsys):
+    d, _ = setup
+    assert cli.main(["detect", "--models", str(tmp_path), str(d / "a.wav")]) == 2
+    assert "no usable models" in capsys.readouterr().err
