@@ -25,7 +25,7 @@ def setup(tmp_path_factory):
         "wake",
         f,
         d / "m" / "wake",
-        probability_cutoff=0.3,
+        probability_cutoff=0.0,
         warmup_frames=10,
         refractory_s=0.5,
     )
