@@ -33,6 +33,13 @@ def format_event(e):
     if ev == "level":
         bar = "#" * max(0, int((e.get("dbfs", -90) + 90) / 3))
         return "%s  level    %6.1f dBFS %s" % (ts, e.get("dbfs", -90), bar)
+    if ev == "boot":
+        m = e.get("models")
+        names = [x.get("name") for x in m.get("models", [])] if isinstance(m, dict) else m
+        return "%s  boot     hushword %s on %s; privacy %s; models: %s" % (
+            ts, e.get("version"), e.get("board"), e.get("mode"), ", ".join(names or []) or "none")
+    if ev == "notice":
+        return "%s  notice   %s" % (ts, e.get("msg", ""))
     if ev == "error":
         return "%s  ERROR    %s: %s" % (ts, e.get("code"), e.get("msg", ""))
     rest = {k: v for k, v in e.items() if k not in ("ev", "t")}

@@ -91,9 +91,9 @@ class MicFeeder(threading.Thread):
 
     Plays the queued sources in order, then silence, so the board keeps listening."""
 
-    def __init__(self, sources, fifo=None, speed=1.0, on_done=None):
+    def __init__(self, sources, fifo=None, speed=1.0, on_done=None, lead_in=0.0):
         super().__init__(daemon=True)
-        self.pcm = bytearray()
+        self.pcm = bytearray(2 * int(lead_in * RATE)) if sources else bytearray()
         for s in sources:
             self.pcm += read_wav_pcm(s)
         self.fifo = fifo
@@ -200,7 +200,8 @@ class Pacer:
 
 
 class Sim:
-    def __init__(self, fs, sources=(), fifo=None, speed=1.0, baud=0, heap=None, quiet=False):
+    def __init__(self, fs, sources=(), fifo=None, speed=1.0, baud=0, heap=None, quiet=False,
+                 lead_in=0.0):
         self.fs = Path(fs)
         self.baud = baud
         self.heap = heap
@@ -212,7 +213,8 @@ class Sim:
         termios.tcsetattr(self.slave, termios.TCSANOW, attrs)
         os.set_blocking(self.master, False)
         self.port = os.ttyname(self.slave)
-        self.mic = MicFeeder(sources, fifo=fifo, speed=speed, on_done=self._audio_done)
+        self.mic = MicFeeder(sources, fifo=fifo, speed=speed, on_done=self._audio_done,
+                             lead_in=lead_in)
         self.child = None
         self.state_fd = None
         self.busy = False  # the interpreter runs code (vs. reads at a REPL prompt)
@@ -435,6 +437,13 @@ def add_arguments(p):
         help="also play raw 16 kHz mono int16 PCM written to this FIFO (created if missing)",
     )
     src.add_argument(
+        "--lead-in",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="silence before the WAV files (time for a host to connect)",
+    )
+    src.add_argument(
         "--speed",
         type=float,
         default=1.0,
@@ -512,7 +521,8 @@ def run(args):
             heap = json.loads((fs / "board.json").read_text()).get("heap_bytes")
         except (OSError, ValueError):
             heap = None
-    sim = Sim(fs, args.audio, fifo=args.fifo, speed=args.speed, baud=args.baud, heap=heap)
+    sim = Sim(fs, args.audio, fifo=args.fifo, speed=args.speed, baud=args.baud, heap=heap,
+              lead_in=args.lead_in)
     if args.link:
         try:
             args.link.unlink()
