@@ -56,8 +56,10 @@ def _is_int(v):
 def valid_host(h):
     if not isinstance(h, str) or len(h) > MAX_HOST_LEN:
         return False
+    # ASCII only, by explicit ranges: str.isalpha differs between CPython and MicroPython for
+    # non-ASCII letters, and a host name or IP literal never needs them.
     for c in h:
-        if not (c.isalpha() or c.isdigit() or c in ".-_:"):
+        if not ("a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9" or c in ".-_:"):
             return False
     return True
 

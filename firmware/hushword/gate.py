@@ -447,6 +447,7 @@ class Gate:
     def _save(self):
         self._dirty = False
         if self._store.save(self._cfg):
+            self.config_error = None  # the file on flash is good again
             return True
         self._link.event("error", code=self._store.error[0], msg=self._store.error[1])
         return False

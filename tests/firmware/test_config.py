@@ -81,6 +81,7 @@ def test_wrong_types_fail_closed_counters_kept():
         ("mode", ["after_wake"]),
         ("host", 5),
         ("host", "bad host;rm"),
+        ("host", "\u00e9xample"),
         ("port", "10700"),
         ("port", 0),
         ("port", 70000),
