@@ -37,13 +37,11 @@ def wake_scores(probs, y):
     """Per example: max smoothed score; positives only where the phrase has been said."""
     s = smooth(probs[:, :, 1])
     pos = (y == 1).any(axis=1)
-    after = np.cumsum((y == 1) | (y == -1), axis=1) > 0
-    # For positives, score after the phrase started (never before it: that would be a false
-    # accept of whatever preceded it, counted separately).
-    first_pos = np.argmax(y == 1, axis=1)
-    pre = np.arange(y.shape[1])[None, :] < (first_pos[:, None] - dataset.HOT_BEFORE)
-    pos_score = np.where(after & pos[:, None], s, 0.0).max(axis=1)
-    neg_score = np.where(pos[:, None] & ~pre, 0.0, s).max(axis=1)
+    after = (np.cumsum((y == 1) | (y == -1), axis=1) > 0) & pos[:, None]
+    # Positives are scored from the start of the phrase on; what comes before it counts as
+    # negative audio (firing a few frames early, inside the phrase, is not a false accept).
+    pos_score = np.where(after, s, 0.0).max(axis=1)
+    neg_score = np.where(after, 0.0, s).max(axis=1)
     return pos, pos_score, neg_score
 
 
@@ -54,7 +52,7 @@ def wake_metrics(probs, y):
     allowed = int(np.floor(TARGET_FA_PER_HOUR * hours))
     neg_sorted = np.sort(neg_score)[::-1]
     cutoff = float(neg_sorted[allowed]) + 1e-4 if allowed < len(neg_sorted) else 0.5
-    cutoff = float(np.clip(cutoff, 0.3, 0.995))
+    cutoff = float(np.clip(cutoff, 0.3, 0.999))
     frr = float(np.mean(pos_score[pos] < cutoff)) if pos.any() else 1.0
     return frr, cutoff
 

@@ -1,0 +1,39 @@
+"""Evaluation helpers: event counting, DET rows, PNG writer."""
+
+import struct
+import zlib
+
+import numpy as np
+
+from host_tools import evaluate
+from host_tools.train import cards
+
+
+def test_events_respect_refractory_and_warmup():
+    s = np.zeros(500)
+    s[[10, 20, 200, 210, 400]] = 1.0
+    ev = evaluate.events(s, 0.5, 0.02, 1.0, warmup=15)
+    assert list(np.round(ev, 2)) == [0.4, 4.0, 8.0]
+
+
+def test_hits_window():
+    meta = [("w", 1.0, 2.0, "v"), ("w", 10.0, 11.0, "v")]
+    assert list(evaluate.hits([2.5], meta)) == [True, False]
+    assert list(evaluate.hits([3.5, 10.5], meta)) == [False, True]
+
+
+def test_smooth_is_a_causal_mean():
+    p = np.array([0, 3, 3, 3, 0], float)
+    assert list(evaluate.smooth(p, 3)) == [0, 1.5, 2, 3, 2]
+
+
+def test_png_is_valid(tmp_path):
+    path = tmp_path / "d.png"
+    cards.det_png(str(path), {"hushword": [(0.2, 0.1), (5, 0.01)]}, {"hushword": (1, 0.05)})
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    w, h = struct.unpack(">II", data[16:24])
+    assert (w, h) == (cards.W, cards.H)
+    n = struct.unpack(">I", data[33:37])[0]
+    raw = zlib.decompress(data[41 : 41 + n])
+    assert len(raw) == h * (1 + 3 * w)

@@ -1,0 +1,79 @@
+"""Training data: held-out voices stay held out, examples are reproducible, labels are sane."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from host_tools.train import augment, corpus, dataset, tts
+
+needs_espeak = pytest.mark.skipif(
+    not (shutil.which("espeak-ng") and shutil.which("sox")),
+    reason="TTS engines not installed (make train-deps)",
+)
+
+
+@needs_espeak
+def test_voice_pools_are_disjoint_and_test_voices_are_unseen():
+    pools = tts.voice_pools()
+    train = set(pools["train"])
+    assert train and pools["val"] and pools["test"]
+    assert not train & set(pools["test"]) and not train & set(pools["val"])
+    assert not set(pools["val"]) & set(pools["test"])
+    train_variants = {v[2] for v in train if v[0] == "espeak"}
+    train_voices = {v[1] for v in train if v[0] == "espeak"}
+    for engine, voice, variant in pools["test"]:
+        if engine == "espeak":
+            # Every test voice has an unseen accent or an unseen speaker.
+            assert voice not in train_voices or variant not in train_variants
+        else:
+            assert (engine, voice, variant) not in train
+
+
+@needs_espeak
+def test_examples_are_deterministic(tmp_path):
+    voices = tts.voice_pools()["train"]
+    a = dataset.make_example("hey_jarvis", "train", 3, 5, voices, str(tmp_path))
+    b = dataset.make_example("hey_jarvis", "train", 3, 5, voices, str(tmp_path))
+    c = dataset.make_example("hey_jarvis", "train", 4, 5, voices, str(tmp_path))
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+    assert a[0].shape == (dataset.SEG_FRAMES, 32) and a[0].dtype == np.int8
+
+
+@needs_espeak
+def test_positive_examples_have_a_hot_zone_after_the_phrase(tmp_path):
+    voices = tts.voice_pools()["train"]
+    seen = 0
+    for i in range(30):
+        _, y = dataset.make_example("alexa", "train", 0, i, voices, str(tmp_path))
+        if (y == 1).any():
+            seen += 1
+            hot = np.nonzero(y == 1)[0]
+            assert len(hot) == hot[-1] - hot[0] + 1 <= dataset.HOT_BEFORE + dataset.HOT_AFTER
+        assert set(np.unique(y)) <= {-1, 0, 1}
+    assert seen > 3
+
+
+def test_commands_recipe_labels():
+    r = dataset.Recipe("commands")
+    assert r.labels[-2:] == ["unknown", "background"] and r.n_out == 12
+    assert dataset.Recipe("hey nova").spellings[0] == "hey nova"
+
+
+def test_augmentation_levels():
+    rng = np.random.default_rng(0)
+    s = augment.colored_noise(rng, 16000, "pink")
+    assert abs(augment.rms(s) - 1.0) < 1e-3
+    n = augment.colored_noise(rng, 16000, "white")
+    mixed = augment.mix_at_snr(s, n, 10.0)
+    noise_rms = augment.rms(mixed - s)
+    assert abs(20 * np.log10(augment.rms(s) / noise_rms) - 10.0) < 0.1
+    assert len(augment.reverb(rng, s)) == len(s)
+    assert augment.tones(rng, 8000).shape == (8000,)
+
+
+def test_confusables_never_contain_the_word():
+    for word, conf in corpus.CONFUSABLES.items():
+        spoken = " %s " % word.replace("_", " ")
+        assert all(spoken not in " %s " % c.lower().strip(".,!?") for c in conf)

@@ -1,0 +1,58 @@
+"""`hushword train --quick` end to end: synthesis, features, one epoch, int8 export."""
+
+import importlib.util
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from host_tools import cli
+
+needs_train = [
+    pytest.mark.skipif(
+        importlib.util.find_spec("torch") is None,
+        reason="torch not installed (pip install -e .[train])",
+    ),
+    pytest.mark.skipif(
+        not (shutil.which("espeak-ng") and shutil.which("sox")),
+        reason="TTS engines not installed (make train-deps)",
+    ),
+]
+
+
+@pytest.mark.parametrize("what", [["--word", "hey_jarvis"], ["--commands"]])
+def test_quick_train_exports_a_loadable_model(tmp_path, monkeypatch, what):
+    for mark in needs_train:
+        if mark.args[0]:
+            pytest.skip(mark.kwargs["reason"])
+    monkeypatch.chdir(tmp_path)  # caches go to tmp_path/.cache
+    out = tmp_path / "models"
+    rc = cli.main(["train", *what, "--quick", "--out", str(out), "--jobs", "1"])
+    assert rc == 0
+    name = "hey_jarvis" if "--word" in what else "commands"
+    man = json.loads((out / (name + ".json")).read_text())
+    assert man["kind"] == ("wake" if name == "hey_jarvis" else "command")
+    assert (name == "commands") == ("volume_up" in man["labels"])
+    from host_tools import modelfile, reference
+
+    model = modelfile.read(out / (name + ".bin"))
+    feats = reference.features(
+        (np.random.default_rng(0).standard_normal(16000) * 2000).astype(np.int16)
+    )
+    probs, _ = reference.quantized_forward_numpy(model, feats)
+    assert probs.shape == (len(feats), len(man["labels"]))
+    # Rerun: everything is cached and the finished checkpoint is reused.
+    assert cli.main(["train", *what, "--quick", "--out", str(out), "--jobs", "1"]) == 0
+
+
+def test_missing_tts_engines_is_one_clear_line(monkeypatch, capsys):
+    from host_tools.train import tts
+
+    monkeypatch.setattr(tts.shutil, "which", lambda cmd: None)
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("torch not installed: the torch message comes first")
+    rc = cli.main(["train", "--word", "hey_jarvis", "--quick", "--out", "/nonexistent-dir-x"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc != 0
+    assert err == ["hushword: error: install TTS engines with: make train-deps"]
