@@ -2,84 +2,18 @@
 
 Talks to the board over its wired serial link only: that link (and the board's button) is the
 only way to change the privacy mode; a network peer cannot.
-
-Also home of ``SerialDevice``, the small command/event client that `privacy` and `stream` share:
-it keeps every byte the board sends (events *and* audio frames), which `stream` needs.
 """
 
 import argparse
 import json
 import sys
-import time
 
-from hushword import protocol
-
+from host_tools.device import Device
 from host_tools.errors import HushwordError
-
-REPLY_TIMEOUT_S = 3.0
-
-
-class SerialDevice:
-    """Commands and incoming items (events, audio frames, text) over one serial port."""
-
-    def __init__(self, port, baud=115200, ser=None):
-        if ser is None:
-            try:
-                import serial
-            except ImportError:
-                raise HushwordError("pyserial is missing: pip install pyserial") from None
-            try:
-                ser = serial.Serial(port, baud, timeout=0.05)
-            except (OSError, serial.SerialException) as e:
-                raise HushwordError(f"cannot open {port}: {e}") from None
-        self.ser = ser
-        self.parser = protocol.FrameParser()
-        self.pending = []  # items read while waiting for a reply
-        self._id = int(time.time()) % 10000 * 10
-
-    def close(self):
-        self.ser.close()
-
-    def read_items(self):
-        """Items available now (waits up to the port timeout for more)."""
-        out, self.pending = self.pending, []
-        data = self.ser.read(max(1, getattr(self.ser, "in_waiting", 0) or 1))
-        if data:
-            more = getattr(self.ser, "in_waiting", 0)
-            if more:
-                data += self.ser.read(more)
-            out += self.parser.feed(data)
-        return out
-
-    def command(self, cmd, timeout=REPLY_TIMEOUT_S, **args):
-        """Send one command; return its reply fields. A refused command raises HushwordError
-        with the board's own message."""
-        self._id += 1
-        rid = self._id
-        self.ser.write(protocol.encode_command(cmd, id=rid, **args))
-        self.ser.flush()
-        deadline = time.monotonic() + timeout
-        held = []
-        while time.monotonic() < deadline:
-            for item in self.read_items():
-                if item[0] == "event" and item[1].get("ev") == "reply":
-                    if item[1].get("id") == rid:
-                        self.pending = held + self.pending
-                        reply = dict(item[1])
-                        if not reply.get("ok"):
-                            raise HushwordError(reply.get("error") or "the board refused")
-                        return reply
-                    continue
-                held.append(item)
-        self.pending = held + self.pending
-        raise HushwordError(
-            f"no reply from the board to '{cmd}' within {timeout:.0f} s "
-            "(is the app running, and is this the right port?)"
-        )
 
 
 def _open(args):
-    return SerialDevice(args.port, args.baud)
+    return Device(args.port, args.baud)
 
 
 # --- CLI ---------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from hushword import protocol
 
 from host_tools import adpcm
 from host_tools.errors import HushwordError
-from host_tools.privacy import SerialDevice
+from host_tools.device import Device
 
 RATE = 16000
 HOP = 320
@@ -170,7 +170,7 @@ def run(args):
         )
         sys.stderr.flush()
 
-    dev = SerialDevice(args.port, args.baud)
+    dev = Device(args.port, args.baud)
     try:
         rec, corrupt, close, granted_ms = record(
             dev, args.codec, args.seconds, show if tty else None

@@ -2,10 +2,9 @@
 # The host-side simulator plays the hardware: an inherited pipe is the I2S microphone (16 kHz
 # mono int16 little-endian PCM, delivered at real-time pace, so a blocking read paces the app
 # like I2S DMA does), the LED is shown as an event line, the button is pressed by a serial
-# command, and the network is the host's TCP stack.
+# command, and the network is the host's TCP stack (no Wi-Fi to bring up).
 import json
 import os
-import socket
 import sys
 
 NAME = "sim"
@@ -70,20 +69,6 @@ class Button:
         return p
 
 
-class Net:
-    """TCP through the host's stack (an ESP32 board would bring Wi-Fi up here first)."""
-
-    def connect(self, host, port, timeout_s=2):
-        ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
-        s = socket.socket(ai[0], socket.SOCK_STREAM)
-        try:
-            s.settimeout(timeout_s)
-        except AttributeError:
-            pass
-        s.connect(ai[-1])
-        return s
-
-
 class Board:
     def __init__(self):
         self.name = NAME
@@ -93,7 +78,9 @@ class Board:
         self.mic = Mic()
         self.led = LED()
         self.button = Button()
-        self.net = Net()
+        from hushword.forward import SocketNet
+
+        self.net = SocketNet()  # non-blocking connect: a dead endpoint never stalls the mic
 
 
 def make():

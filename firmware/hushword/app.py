@@ -7,7 +7,6 @@ sends audio itself: only the gate holds a path to a transport with audio in hand
 import array
 import gc
 import sys
-import time
 
 from hushword import VERSION, protocol
 from hushword.link import Link
@@ -120,9 +119,7 @@ class App:
                     self._detection(ev)
         if self.gate is not None:
             self.gate.audio(self._bytes)
-            self.gate.tick(
-                time.ticks_ms() if hasattr(time, "ticks_ms") else int(time.time() * 1000)
-            )
+            self.gate.tick()  # the gate keeps its own clock
         if self.levels and self.n_hops % 50 == 0:
             self.link.event(
                 "level", t=round(t, 2), dbfs=dbfs(self.vad.last_energy), vad=self.vad.active

@@ -79,7 +79,9 @@ class Gate:
         self._cfg = store.load()
         self.config_error = store.error[0] if store.error else None
         if store.error:
-            link.event("error", code=store.error[0], msg=store.error[1])
+            # A board that was never configured is normal, not an error; a damaged config is.
+            kind = "notice" if store.error[0] == config.ERR_MISSING else "error"
+            link.event(kind, code=store.error[0], msg=store.error[1])
         self._dirty = False
         # Wyoming session
         self._fwd = None
