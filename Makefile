@@ -2,10 +2,13 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
+HW := $(VENV)/bin/hushword
 STAMP := $(VENV)/.installed
+TRAIN_STAMP := $(VENV)/.train-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup demo test test-firmware test-firmware-mpy test-host test-dut train-deps model bench clean
+.PHONY: setup demo test test-firmware test-firmware-mpy test-host test-dut train-deps model \
+	eval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -14,10 +17,19 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-demo: setup
-	$(VENV)/bin/hushword demo
+# Training needs PyTorch (CPU) and the local TTS engines (Debian packages, as root or sudo).
+# If they can't be installed here, the training tests skip and say why.
+$(TRAIN_STAMP): $(STAMP)
+	$(PIP) install -q 'torch==2.13.0' || $(PIP) install -q -e '.[train]'
+	sh scripts/train-deps.sh || echo "notice: TTS engines not installed (needs root or sudo)"
+	touch $(TRAIN_STAMP)
 
-test: setup test-firmware-mpy
+train-deps: $(TRAIN_STAMP)
+
+demo: setup
+	$(HW) demo
+
+test: setup train-deps test-firmware-mpy
 	$(PY) -m pytest -q tests/firmware tests/host tests/dut
 
 # The firmware tests under the real MicroPython interpreter (pytest runs them under CPython).
@@ -33,8 +45,17 @@ test-host: setup
 test-dut: setup
 	$(PY) -m pytest -q tests/dut
 
+# Train the shipped models from synthetic speech (cached and resumable), then evaluate them.
+model: train-deps
+	$(HW) train --word hey_jarvis
+	$(HW) train --word alexa
+	$(HW) train --commands
+
+eval: setup
+	$(HW) eval
+
 bench: setup
-	$(VENV)/bin/hushword bench
+	$(HW) bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .hushword-sim

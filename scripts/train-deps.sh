@@ -2,4 +2,18 @@
 # Debian packages for `hushword train`: the local TTS engines that synthesise training speech,
 # and sox to resample and shape it. Runs as root (CI containers) or via sudo.
 set -e
-apt-get update && apt-get install -y espeak-ng flite festival sox
+PKGS="espeak-ng flite festival sox"
+if command -v espeak-ng >/dev/null && command -v flite >/dev/null \
+    && command -v text2wave >/dev/null && command -v sox >/dev/null; then
+    exit 0
+fi
+if [ "$(id -u)" = 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null; then
+    SUDO="sudo"
+else
+    echo "train-deps: run as root: apt-get install -y $PKGS" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q && $SUDO apt-get install -y -q $PKGS
