@@ -3,7 +3,6 @@
 import hashlib
 import json
 import os
-import sys
 import time
 
 import numpy as np
@@ -17,6 +16,7 @@ WINDOW = 3
 # False accepts per hour the wake cutoff is chosen for on validation audio (target is 0.5).
 TARGET_FA_PER_HOUR = 0.25
 TARGET_UNKNOWN_ACCEPT = 0.01
+RECIPE = 3  # bump when the training recipe changes, so old checkpoints are not resumed
 
 
 def sizes(task, quick):
@@ -127,7 +127,10 @@ def train(task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print):
         opt, max_lr=3e-3, total_steps=epochs * steps_per_epoch, pct_start=0.15
     )
     qat_from = 0 if quick else max(1, int(epochs * 0.4))
-    key = hashlib.sha1(repr((task, seed, quick, epochs, len(xtr), 2)).encode()).hexdigest()[:10]
+    # The checkpoint belongs to this data and recipe: a changed data set starts afresh.
+    key = hashlib.sha1(
+        repr((task, seed, quick, epochs, xtr.shape, int(xtr[::97].sum()), RECIPE)).encode()
+    ).hexdigest()[:10]
     ckpt_path = os.path.join(CACHE, "ckpt", "%s-%s.pt" % (task, key))
     os.makedirs(os.path.dirname(ckpt_path), exist_ok=True)
     state = {"epoch": 0, "best": None, "best_state": None, "history": [], "train_s": 0.0}
@@ -156,6 +159,10 @@ def train(task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print):
             yb = torch.from_numpy(ytr[idx].astype(np.int64))
             # Feature-level jitter: shift the whole log-mel a little (mic gain drift).
             xb = xb + torch.from_numpy(rng.integers(-3, 4, (len(idx), 1, 1)).astype(np.float32))
+            # Frequency masking: a few mel bands set to the noise floor, so that no single
+            # band (one engine's formant habit) carries the decision.
+            band_mask = torch.from_numpy(rng.random((len(idx), 1, xb.shape[-1])) < 0.06)
+            xb = torch.where(band_mask, torch.full_like(xb, -96.0), xb)
             logits = model(xb)
             loss = torch.nn.functional.cross_entropy(
                 logits.reshape(-1, recipe.n_out), yb.reshape(-1), weight=weights, ignore_index=-1

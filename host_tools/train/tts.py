@@ -109,21 +109,27 @@ def voice_name(v):
     return "%s:%s%s" % (engine, voice, ("+" + variant) if variant else "")
 
 
-def _to_int16(path, tempo=1.0):
+def _to_int16(path, warp=1.0):
     cmd = ["sox", "-q", path, "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed", "-t", "raw"]
     cmd += ["-"]
-    if abs(tempo - 1.0) > 1e-3:
-        cmd += ["tempo", "-s", "%.3f" % tempo]
+    if abs(warp - 1.0) > 1e-3:
+        # Resampling speed change moves formants and pitch together: a larger or smaller
+        # vocal tract, i.e. another speaker from the same engine voice.
+        cmd += ["speed", "%.3f" % warp]
     raw = subprocess.run(cmd, capture_output=True, check=True).stdout
     return np.frombuffer(raw, dtype="<i2").astype(np.int16)
 
 
-def synth(voice, text, speed=1.0, pitch=0.5, cache_dir=None):
-    """Render `text`; speed 1.0 = normal rate, pitch 0..1. Returns int16 samples at 16 kHz.
+def synth(voice, text, speed=1.0, pitch=0.5, cache_dir=None, warp=1.0):
+    """Render `text`; speed 1.0 = normal rate, pitch 0..1, warp = speaker size (sox speed).
+    Returns int16 samples at 16 kHz.
 
     Cached by a hash of every input so reruns skip the engines.
     """
-    key = hashlib.sha1(repr((voice, text, round(speed, 3), round(pitch, 3))).encode()).hexdigest()
+    params = (voice, text, round(speed, 3), round(pitch, 3))
+    if abs(warp - 1.0) > 1e-3:
+        params += (round(warp, 3),)
+    key = hashlib.sha1(repr(params).encode()).hexdigest()
     if cache_dir:
         path = os.path.join(cache_dir, key[:2], key + ".npy")
         if os.path.exists(path):
@@ -131,7 +137,6 @@ def synth(voice, text, speed=1.0, pitch=0.5, cache_dir=None):
     engine, name, variant = voice
     with tempfile.TemporaryDirectory() as tmp:
         wav = os.path.join(tmp, "o.wav")
-        tempo = 1.0
         if engine == "espeak":
             v = name + ("+" + variant if variant else "")
             wpm = str(int(round(160 * speed)))
@@ -159,7 +164,7 @@ def synth(voice, text, speed=1.0, pitch=0.5, cache_dir=None):
             cents = int(round((pitch - 0.5) * 600))
             subprocess.run(["sox", "-q", wav, shifted, "pitch", str(cents)], check=True)
             wav = shifted
-        x = _to_int16(wav, tempo)
+        x = _to_int16(wav, warp)
     x = trim(x)
     if cache_dir:
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -12,8 +12,8 @@ from host_tools.train import cards
 def test_events_respect_refractory_and_warmup():
     s = np.zeros(500)
     s[[10, 20, 200, 210, 400]] = 1.0
-    ev = evaluate.events(s, 0.5, 0.02, 1.0, warmup=15)
-    assert list(np.round(ev, 2)) == [0.4, 4.0, 8.0]
+    ev = evaluate.events(s, 0.5, 0.02, 50, warmup=15)
+    assert list(np.round(ev, 2)) == [0.42, 4.02, 8.02]
 
 
 def test_hits_window():
@@ -23,8 +23,24 @@ def test_hits_window():
 
 
 def test_smooth_is_a_causal_mean():
-    p = np.array([0, 3, 3, 3, 0], float)
-    assert list(evaluate.smooth(p, 3)) == [0, 1.5, 2, 3, 2]
+    p = np.array([0, 3, 3, 3, 0])
+    assert list(evaluate.smooth(p, 3)) == [0, 1, 2, 3, 2]
+
+
+def test_detector_emulation_matches_the_firmware_detector():
+    """The DET sweep uses a vectorised detector; it must fire exactly where the device's
+    Detector fires."""
+    from host_tools import reference  # noqa: F401  (puts firmware/ on sys.path)
+    from hushword.detector import Detector
+
+    rng = np.random.default_rng(1)
+    probs = (rng.random(3000) ** 6 * 255).astype(np.int64)
+    for cutoff, window, refr, warm in [(0.5, 3, 75, 50), (0.8, 5, 20, 10), (0.3, 1, 0, 0)]:
+        d = Detector(["negative", "w"], cutoff, window=window, refractory=refr, warmup=warm)
+        fired = [i for i, p in enumerate(probs) if d.update([255 - p, p]) == 1]
+        s = evaluate.smooth(probs, window)
+        ev = evaluate.events(s, evaluate.cutoff_q(cutoff), 1.0, refr, warm)
+        assert list(ev.astype(int) - 1) == fired
 
 
 def test_png_is_valid(tmp_path):
