@@ -81,9 +81,11 @@ def install_firmware(fs, board="sim"):
 
 def read_wav_pcm(path):
     """16 kHz mono int16 bytes of a WAV file; converts other rates/channels with a notice."""
-    from host_tools import audio
+    from host_tools import wavio
 
-    return audio.read_wav_int16(path).tobytes()
+    return wavio.read(
+        path, notice=lambda m: print("hushword: notice: " + m, file=sys.stderr)
+    ).tobytes()
 
 
 class MicFeeder(threading.Thread):
@@ -200,8 +202,9 @@ class Pacer:
 
 
 class Sim:
-    def __init__(self, fs, sources=(), fifo=None, speed=1.0, baud=0, heap=None, quiet=False,
-                 lead_in=0.0):
+    def __init__(
+        self, fs, sources=(), fifo=None, speed=1.0, baud=0, heap=None, quiet=False, lead_in=0.0
+    ):
         self.fs = Path(fs)
         self.baud = baud
         self.heap = heap
@@ -213,8 +216,9 @@ class Sim:
         termios.tcsetattr(self.slave, termios.TCSANOW, attrs)
         os.set_blocking(self.master, False)
         self.port = os.ttyname(self.slave)
-        self.mic = MicFeeder(sources, fifo=fifo, speed=speed, on_done=self._audio_done,
-                             lead_in=lead_in)
+        self.mic = MicFeeder(
+            sources, fifo=fifo, speed=speed, on_done=self._audio_done, lead_in=lead_in
+        )
         self.child = None
         self.state_fd = None
         self.busy = False  # the interpreter runs code (vs. reads at a REPL prompt)
@@ -521,8 +525,15 @@ def run(args):
             heap = json.loads((fs / "board.json").read_text()).get("heap_bytes")
         except (OSError, ValueError):
             heap = None
-    sim = Sim(fs, args.audio, fifo=args.fifo, speed=args.speed, baud=args.baud, heap=heap,
-              lead_in=args.lead_in)
+    sim = Sim(
+        fs,
+        args.audio,
+        fifo=args.fifo,
+        speed=args.speed,
+        baud=args.baud,
+        heap=heap,
+        lead_in=args.lead_in,
+    )
     if args.link:
         try:
             args.link.unlink()

@@ -11,7 +11,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from host_tools.audio import write_wav_int16  # noqa: E402
+from host_tools import wavio  # noqa: E402
 from host_tools.train import tts  # noqa: E402
 
 RATE = 16000
@@ -26,15 +26,20 @@ def main():
     b = ("espeak", "en-us", "Andrea")
     parts = [
         silence(2.0),
-        tts.synth(a, "hey jarvis"), silence(0.5), tts.synth(a, "lights on"), silence(2.0),
-        tts.synth(b, "hey jarvis"), silence(0.5), tts.synth(b, "what time is it"),
+        tts.synth(a, "hey jarvis"),
+        silence(0.5),
+        tts.synth(a, "lights on"),
+        silence(2.0),
+        tts.synth(b, "hey jarvis"),
+        silence(0.5),
+        tts.synth(b, "what time is it"),
         silence(2.0),
     ]
     x = np.concatenate(parts).astype(np.float64)
     rng = np.random.default_rng(7)
     x += rng.normal(0, 30, len(x))  # a quiet room, about -60 dBFS
     out = ROOT / "assets" / "demo.wav"
-    write_wav_int16(out, np.clip(np.round(x), -32768, 32767).astype(np.int16))
+    wavio.write(out, np.clip(np.round(x), -32768, 32767).astype(np.int16))
     print("wrote %s (%.1f s)" % (out, len(x) / RATE))
 
 
