@@ -66,6 +66,13 @@ class BoardError(HushwordError):
     pass
 
 
+def board_py(name):
+    """The board.py that goes to the device as /board.py: the board's own if it has one,
+    else the shared ESP32 glue that reads everything board-specific from board.json."""
+    own = paths.BOARDS / name / "board.py"
+    return own if own.is_file() else paths.BOARDS / "common" / "esp32_board.py"
+
+
 def names():
     """Names of the boards in boards/, sorted."""
     return sorted(p.parent.name for p in paths.BOARDS.glob("*/board.json"))

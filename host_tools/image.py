@@ -108,9 +108,8 @@ def deploy_files(board):
         for m in sorted(p for p in models.rglob("*") if p.is_file()):
             files.append(("/models/" + m.relative_to(models).as_posix(), m.read_bytes()))
     bdir = paths.BOARDS / board["name"]
-    for name in ("board.py", "board.json"):
-        if (bdir / name).is_file():
-            files.append(("/" + name, (bdir / name).read_bytes()))
+    files.append(("/board.py", boards.board_py(board["name"]).read_bytes()))
+    files.append(("/board.json", (bdir / "board.json").read_bytes()))
     manifest = {
         "version": 1,
         "board": board["name"],

@@ -1,6 +1,6 @@
 # Hardware glue for the real ESP32 / ESP32-S3 boards (MicroPython). Everything board-specific
-# (pins, mic kind, gain, LED, button) comes from board.json beside this file, so every real
-# board ships this same file and differs only in its JSON.
+# (pins, mic kind, gain, LED, button) comes from the board's board.json, so every real board
+# gets this same file as /board.py and differs only in its JSON (boards/<name>/board.json).
 # make() -> object with .mic.readinto(buf) (int16 LE mono 16 kHz, blocking), .led, .button.
 import json
 
