@@ -273,6 +273,39 @@ class Button:
         return self._pin.value() == (0 if self._low else 1)
 
 
+class Net:
+    """Wi-Fi station mode for forwarding. Starts joining at boot (never blocking the audio
+    loop); connect() refuses until the link is up, which the gate reports as unreachable."""
+
+    def __init__(self):
+        import network
+
+        self._wlan = network.WLAN(network.STA_IF)
+        self.start()
+
+    def start(self):
+        from hushword import netcfg
+
+        cfg = netcfg.load()
+        if cfg is None:
+            return False
+        self._wlan.active(True)
+        if not self._wlan.isconnected():
+            self._wlan.connect(cfg["ssid"], cfg["password"])
+        return True
+
+    def status(self):
+        up = self._wlan.isconnected()
+        return {"connected": up, "ip": self._wlan.ifconfig()[0] if up else None}
+
+    def connect(self, host, port):
+        if not self._wlan.isconnected():
+            raise OSError("Wi-Fi not connected (set it with: hushword wifi)")
+        from hushword.forward import SocketNet
+
+        return SocketNet().connect(host, port)
+
+
 class Board:
     def __init__(self, cfg):
         self.name = cfg["name"]
@@ -281,6 +314,7 @@ class Board:
         self.mic = make_mic(cfg["mic"])
         self.led = LED(cfg["led"]) if cfg.get("led") else None
         self.button = Button(cfg["button"]) if cfg.get("button") else None
+        self.net = Net() if "net" in cfg.get("capabilities", ()) else None
 
 
 def make():

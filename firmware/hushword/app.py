@@ -44,6 +44,7 @@ class App:
             "info": self._cmd_info,
             "button": self._cmd_button,
             "levels": self._cmd_levels,
+            "wifi": self._cmd_wifi,
         }
         self._load_gate(config_path)
         self._load_pipeline(models_dir)
@@ -214,6 +215,17 @@ class App:
             raise ValueError("'on' must be true or false")
         self.levels = on
         return {"levels": on}
+
+    def _cmd_wifi(self, obj):
+        net = getattr(self.board, "net", None)
+        if net is None or not hasattr(net, "start"):
+            raise ValueError("this board has no Wi-Fi to set (the sim uses the host's network)")
+        if "ssid" in obj:
+            from hushword import netcfg
+
+            netcfg.save(obj.get("ssid"), obj.get("password", ""))
+            net.start()
+        return net.status()
 
     def _models(self):
         if self.pipeline is None:

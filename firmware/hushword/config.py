@@ -157,23 +157,30 @@ class Store:
         """Write ``cfg`` atomically. Returns True, or False (and sets ``error``) on failure;
         the previous file stays in place then."""
         self.error = None
-        tmp = self.path + ".tmp"
-        data = json.dumps(cfg)
         try:
-            f = open(tmp, "w")  # noqa: SIM115 - explicit flush before rename
-            try:
-                f.write(data)
-                f.flush()
-            finally:
-                f.close()
-            try:
-                os.rename(tmp, self.path)
-            except OSError:
-                # FAT cannot rename over a file. Removing first opens a window in which the
-                # file is missing, which loads as "never": safe.
-                os.remove(self.path)
-                os.rename(tmp, self.path)
+            write_atomic(self.path, json.dumps(cfg))
         except Exception as e:  # noqa: BLE001 - reported, previous file stays
             self.error = (ERR_WRITE, repr(e))
             return False
         return True
+
+
+def write_atomic(path, data):
+    """Write text to ``path`` via ``path.tmp`` + rename; raises OSError on failure.
+
+    Paths are relative to '/', the working directory on the board (the unix port's
+    VfsPosix mangles absolute paths in rename)."""
+    tmp = path + ".tmp"
+    f = open(tmp, "w")  # noqa: SIM115 - explicit flush before rename
+    try:
+        f.write(data)
+        f.flush()
+    finally:
+        f.close()
+    try:
+        os.rename(tmp, path)
+    except OSError:
+        # FAT cannot rename over a file. Removing first opens a window in which the file is
+        # missing, which loads as "never": safe.
+        os.remove(path)
+        os.rename(tmp, path)

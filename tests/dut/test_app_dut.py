@@ -41,3 +41,12 @@ def test_ctrl_c_stops_the_app_and_ctrl_d_reboots_it(board, on_sim):
     boot = board.event("boot", timeout=15)
     assert boot["mode"] in ("never", "after_wake")
     assert board.command("ping")["pong"] is True
+
+
+def test_wifi_command(board, on_sim):
+    reply = board.command("wifi")
+    if on_sim:
+        assert reply["ok"] is False and "no Wi-Fi" in reply["error"]
+    else:
+        assert reply["ok"] is True and "connected" in reply
+        assert "password" not in reply
