@@ -30,6 +30,9 @@ def _connect(port, baud):
         from mpremote.transport_serial import SerialTransport, TransportError
     except ImportError:
         raise HushwordError("mpremote is missing: pip install mpremote") from None
+    from host_tools.device import open_serial
+
+    open_serial(port, baud).close()  # the same clear errors as every other command
     try:
         t = SerialTransport(port, baudrate=baud)
     except TransportError as e:

@@ -115,6 +115,20 @@ def test_bad_ports_give_one_line_errors(tmp_path, capsys):
     assert cli.main(["info", "--port", str(tmp_path / "nope")]) != 0
     err = capsys.readouterr().err.strip()
     assert err.startswith("hushword: error: cannot open") and "\n" not in err
+    # A busy port: another program holds it.
+    master, slave = os.openpty()
+    try:
+        with serial.Serial(os.ttyname(slave), exclusive=True):
+            for cmd in (["info"], ["deploy"], ["monitor", "--seconds", "1"], ["privacy"]):
+                args = cmd[:1] + ["--port", os.ttyname(slave)] + cmd[1:]
+                if cmd == ["privacy"]:
+                    args.append("status")
+                assert cli.main(args) != 0
+                err = capsys.readouterr().err.strip()
+                assert "port is busy" in err and "\n" not in err, err
+    finally:
+        os.close(master)
+        os.close(slave)
     # A silent port: a terminal with nothing behind it.
     master, slave = os.openpty()
     try:
