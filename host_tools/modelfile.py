@@ -64,6 +64,14 @@ INPUT_SCALE = 1.0 / 16  # feature unit 0.375 dB; 16 units = 6 dB -> 1.0
 TYPES = {name: i for i, name in enumerate(nn.TYPE_NAMES)}
 NEVER_FIRE = ("unknown", "background", "silence", "_unknown_", "_silence_", "negative")
 
+# Default channel counts (what training should use unless it has a reason not to). Both
+# models run every hop and stay in RAM together; with the firmware's packed runtime a C=48
+# wake model plus a C=64 command model of 12 labels hold about 62 KB on the device (the
+# unix-port measurement of `hushword bench`), inside the 64 KB budget. Check `hushword bench`
+# before widening either.
+DEFAULT_WAKE_CHANNELS = 48
+DEFAULT_COMMAND_CHANNELS = 64
+
 MAX_ACC = 1 << 22
 MAX_RMUL = 1 << 13
 
@@ -280,8 +288,13 @@ def read(path):
 
 
 def arena_bytes(model):
-    rings = sum(((ly["k"] - 1) * ly["d"] + 1) * ly["cin"] for ly in model["layers"])
-    return rings + 2 * model["n_out"]
+    """Working memory of the model in the firmware runtime (its rings, shared scratch, logits
+    and probabilities), as ``hushword.nn.Net`` lays it out."""
+    specs = [
+        (TYPES[ly["type"]], ly["k"], ly["d"], ly["cin"], ly["cout"], ly["relu"], ly["residual"])
+        for ly in model["layers"]
+    ]
+    return nn.Net(specs, model["out_kind"], nn.zeros("H", 256), use_viper=False).arena_bytes()
 
 
 def macs_per_frame(model):

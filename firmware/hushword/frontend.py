@@ -179,6 +179,10 @@ LOG2_Q4 = _ints(_LOG2_Q4, "B")
 del _HANN_Q15, _SIN_Q15, _MEL_SEG, _MEL_W, _LOG2_Q4
 
 
+def _zeros(typecode, n):
+    return array(typecode, bytes(n * (4 if typecode == "i" else 2)))
+
+
 def _bitrev_table():
     t = array("H", [0] * _HALF)
     for i in range(_HALF):
@@ -198,21 +202,20 @@ _FBIAS = const(1 << 20)  # floors are stored + _FBIAS so viper reads them as non
 
 
 def _window_py(x, new, hann, zr, zi, rev):
-    """Slide the window by HOP, window it, normalise, pack even/odd bit-reversed into zr/zi.
+    """Window the last WINDOW samples (the _OVERLAP kept in x, then the HOP in new), normalise,
+    pack even/odd bit-reversed into zr/zi, and keep new's tail in x for the next hop.
     Returns the normalisation shift r (values were x*w >> r) or _ZERO."""
-    for i in range(_OVERLAP):
-        x[i] = x[i + 320]
-    for i in range(320):
-        x[i + _OVERLAP] = new[i]
     m = 0
     for n in range(480):
         w = hann[n] if n < 240 else hann[479 - n]
-        p = x[n] * w
+        p = (x[n] if n < _OVERLAP else new[n - _OVERLAP]) * w
         if p < 0:
             p = -p
         if p > m:  # noqa: PLR1730
             m = p
     if m == 0:
+        for i in range(_OVERLAP):
+            x[i] = new[i + 160]
         return _ZERO
     r = -13
     while m:
@@ -221,8 +224,14 @@ def _window_py(x, new, hann, zr, zi, rev):
     for n in range(_HALF):
         i = n << 1
         if i < 480:
-            y0 = x[i] * hann[i if i < 240 else 479 - i]
-            y1 = x[i + 1] * hann[i + 1 if i + 1 < 240 else 478 - i]
+            if i < _OVERLAP:  # i is even and _OVERLAP too: i, i + 1 come from one buffer
+                s0 = x[i]
+                s1 = x[i + 1]
+            else:
+                s0 = new[i - _OVERLAP]
+                s1 = new[i + 1 - _OVERLAP]
+            y0 = s0 * hann[i if i < 240 else 479 - i]
+            y1 = s1 * hann[i + 1 if i + 1 < 240 else 478 - i]
             if r >= 0:
                 y0 >>= r
                 y1 >>= r
@@ -233,6 +242,8 @@ def _window_py(x, new, hann, zr, zi, rev):
             y0 = y1 = 0
         zr[rev[n]] = y0
         zi[rev[n]] = y1
+    for i in range(_OVERLAP):
+        x[i] = new[i + 160]
     return r
 
 
@@ -337,19 +348,18 @@ if _HAVE_VIPER:
 
     @micropython.viper
     def _window_v(x: ptr16, new: ptr16, hann: ptr16, zr: ptr16, zi: ptr16, rev: ptr16) -> int:
-        for i in range(160):
-            x[i] = x[i + 320]
-        for i in range(320):
-            x[i + 160] = new[i]
         m = 0
         for n in range(480):
             w = int(hann[n]) if n < 240 else int(hann[479 - n])
-            p = ((int(x[n]) ^ 0x8000) - 0x8000) * w
+            v = int(x[n]) if n < 160 else int(new[n - 160])
+            p = ((v ^ 0x8000) - 0x8000) * w
             if p < 0:
                 p = 0 - p
             if p > m:  # noqa: PLR1730
                 m = p
         if m == 0:
+            for i in range(160):
+                x[i] = new[i + 160]
             return 1000
         r = -13
         while m:
@@ -362,8 +372,16 @@ if _HAVE_VIPER:
             if i < 480:
                 h0 = int(hann[i]) if i < 240 else int(hann[479 - i])
                 h1 = int(hann[i + 1]) if i + 1 < 240 else int(hann[478 - i])
-                y0 = ((int(x[i]) ^ 0x8000) - 0x8000) * h0
-                y1 = ((int(x[i + 1]) ^ 0x8000) - 0x8000) * h1
+                s0 = 0
+                s1 = 0
+                if i < 160:
+                    s0 = int(x[i])
+                    s1 = int(x[i + 1])
+                else:
+                    s0 = int(new[i - 160])
+                    s1 = int(new[i - 159])
+                y0 = ((s0 ^ 0x8000) - 0x8000) * h0
+                y1 = ((s1 ^ 0x8000) - 0x8000) * h1
                 if r >= 0:
                     y0 >>= r
                     y1 >>= r
@@ -373,6 +391,8 @@ if _HAVE_VIPER:
             j = int(rev[n])
             zr[j] = y0
             zi[j] = y1
+        for i in range(160):
+            x[i] = new[i + 160]
         return r
 
     @micropython.viper
@@ -474,18 +494,19 @@ class Frontend:
 
     ``process(samples, out)``: samples = exactly HOP new int16 samples (array('h') or a
     memoryview of one); out = preallocated bytearray or array('b') of N_MELS, receives int8.
-    The first frame sees WINDOW - HOP zeros of history.
+    The first frame sees WINDOW - HOP zeros of history. Only those WINDOW - HOP samples are
+    kept between calls (the window reads the rest from ``samples``).
     """
 
     HOP = HOP
     N_MELS = N_MELS
 
     def __init__(self, use_viper=True):
-        self._x = array("h", [0] * WINDOW)
-        self._zr = array("h", [0] * _HALF)
-        self._zi = array("h", [0] * _HALF)
-        self._mel = array("i", [0] * N_MELS)
-        self._floor = array("i", [0] * N_MELS)
+        self._x = _zeros("h", _OVERLAP)  # the window's oldest samples; the rest is the hop
+        self._zr = _zeros("h", _HALF)  # FFT scratch
+        self._zi = _zeros("h", _HALF)
+        self._mel = _zeros("i", N_MELS)
+        self._floor = _zeros("i", N_MELS)
         self._first = 1
         self.frames = 0
         v = use_viper and _HAVE_VIPER
@@ -495,7 +516,7 @@ class Frontend:
         self.viper = v
 
     def reset(self):
-        for i in range(WINDOW):
+        for i in range(_OVERLAP):
             self._x[i] = 0
         self._first = 1
         self.frames = 0

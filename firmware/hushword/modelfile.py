@@ -6,7 +6,6 @@ with a message naming the file; the caller keeps listening without that model.
 
 import json
 import struct
-from array import array
 
 from hushword import frontend, nn
 
@@ -91,14 +90,14 @@ def load(bin_path, json_path, use_viper=True):
     except OSError:
         raise ModelError(f"{name}: cannot open")
     try:
-        return _load(f, name, manifest, use_viper)
+        return _load(f, name, len(manifest["labels"]), use_viper), manifest
     except MemoryError:
         raise ModelError(f"{name}: not enough memory for this model")
     finally:
         f.close()
 
 
-def _load(f, name, manifest, use_viper):
+def _load(f, name, n_labels, use_viper):
     head = f.read(_HEADER_SIZE)
     if len(head) < _HEADER_SIZE or head[:4] != MAGIC:
         raise ModelError(f"{name}: not a Hushword model file (bad magic)")
@@ -115,11 +114,12 @@ def _load(f, name, manifest, use_viper):
     _int(n_layers, 1, _MAX_LAYERS, "layer count", name)
     _int(out_kind, 0, 1, "output kind", name)
     r = _Reader(f, name, blen)
-    table = r.into(array("H", [0] * 256), 512)
+    table = r.into(nn.zeros("H", 256), 512)
     recs = bytearray(_RECORD_SIZE * n_layers)
     r.into(recs, len(recs))
-    layers = []
+    specs = []
     cin_expect = n_in
+    prev_cin = 0
     for i in range(n_layers):
         t, k, d, flags, cin, cout, nw, _ = struct.unpack_from(_RECORD, recs, i * _RECORD_SIZE)
         _int(t, 0, 3, "layer type", name)
@@ -134,33 +134,53 @@ def _load(f, name, manifest, use_viper):
             raise ModelError("%s: layer %d: depthwise conv needs cin == cout" % (name, i))
         if t in (nn.TYPE_PW, nn.TYPE_DENSE) and k != 1:
             raise ModelError("%s: layer %d: 1x1 layer with k=%d" % (name, i, k))
-        if flags & 2 and (i == 0 or layers[i - 1].cin != cout):
+        if flags & 2 and (i == 0 or prev_cin != cout):
             raise ModelError("%s: layer %d: residual shape mismatch" % (name, i))
         if nw != nn.weight_count(t, k, cin, cout):
             raise ModelError("%s: layer %d: weight size mismatch" % (name, i))
-        layers.append(nn.Layer(t, k, d, cin, cout, bool(flags & 1), bool(flags & 2)))
+        specs.append((t, k, d, cin, cout, bool(flags & 1), bool(flags & 2)))
+        prev_cin = cin
         cin_expect = cout
-    if cin_expect != n_out or n_out != len(manifest["labels"]):
-        raise ModelError(
-            "%s: %d outputs, manifest has %d labels" % (name, cin_expect, len(manifest["labels"]))
-        )
+    recs = None
+    if cin_expect != n_out or n_out != n_labels:
+        raise ModelError("%s: %d outputs, manifest has %d labels" % (name, cin_expect, n_labels))
+    net = nn.Net(specs, out_kind, table, use_viper=use_viper)
+    specs = table = None
+    # The file keeps v1's int32 bias, mult, shift[, rmul] per channel; they are read straight
+    # into the packed block (bias -> A, mult -> B) and shift/rmul through one small buffer.
+    tmp = nn.zeros("i", _MAX_CH)
+    tv = memoryview(tmp)
     pad = bytearray(4)
-    for ly in layers:
-        r.into(ly.w, len(ly.w))
-        if len(ly.w) % 4:
-            r.into(memoryview(pad)[: 4 - len(ly.w) % 4], 4 - len(ly.w) % 4)
-        for v in ly.param_views():
-            r.into(v, 4 * ly.cout)
+    bad = None  # reported after the CRC check: corruption is the likelier cause
+    for i in range(n_layers):
+        w, a, b, cout, res = net.tensors(i)
+        r.into(w, len(w))
+        if len(w) % 4:
+            r.into(memoryview(pad)[: 4 - len(w) % 4], 4 - len(w) % 4)
+        r.into(a, 4 * cout)
+        r.into(b, 4 * cout)
+        r.into(tv[:cout], 4 * cout)
+        for c in range(cout):  # the kernels' 32-bit arithmetic relies on these ranges
+            s = tmp[c]
+            if not (nn.SHIFT_MIN <= s <= nn.SHIFT_MAX) or not (0 <= b[c] < nn.MULT_LIMIT):
+                bad = bad or "requantisation out of range"
+            elif not (-nn.BIAS_LIMIT < a[c] < nn.BIAS_LIMIT):
+                bad = bad or "bias out of range"
+            else:
+                a[c] = (a[c] << 5) | (s - nn.SHIFT_MIN)
+        if res:
+            r.into(tv[:cout], 4 * cout)
+            for c in range(cout):
+                if 0 <= tmp[c] < nn.RMUL_LIMIT and 0 <= b[c] < nn.MULT_LIMIT:
+                    b[c] = b[c] | (tmp[c] << 18)
+                else:
+                    bad = bad or "residual scale out of range"
     if r.left:
         raise ModelError("%s: %d unexpected bytes after the tensors" % (name, r.left))
     if f.read(1):
         raise ModelError(f"{name}: trailing data after the declared length")
     if crc32 and (r.crc & 0xFFFFFFFF) != crc:
         raise ModelError(f"{name}: CRC mismatch (corrupt file)")
-    for ly in layers:  # the kernels' 32-bit arithmetic relies on these ranges
-        _, mults, shifts = ly.param_views()[:3]
-        for j in range(ly.cout):
-            if not (12 <= shifts[j] <= 40) or not (0 <= mults[j] < 1 << 18):
-                raise ModelError(f"{name}: requantisation out of range")
-    net = nn.Net(layers, out_kind, table, use_viper=use_viper)
-    return net, manifest
+    if bad:
+        raise ModelError(f"{name}: {bad}")
+    return net

@@ -11,16 +11,20 @@ Per output channel: ``acc = bias + sum(w*x)`` (int32), plus ``x_res * rmul`` whe
 has ``residual`` (x_res = the current input frame of the previous layer, i.e. the block
 input when a dwconv -> pw block is wrapped), then TFLite-style requantisation
 ``y = (acc*mult + 2^(shift-1)) >> shift`` (floor), clamped to 0..127 (ReLU) or -127..127.
-Exporter guarantees 12 <= shift <= 40, mult < 2^18, |acc| < 2^23, rmul < 2^14, so the viper
-kernel can compute it exactly in 32-bit words by splitting acc (see _conv_v).
+The loader guarantees 12 <= shift <= 40, mult < 2^18, |bias| < 2^23, rmul < 2^13 and the
+exporter |acc| < 2^23, so the viper kernel computes it exactly in 32-bit words (see _net_v).
 
 The last layer gives int8 logits; ``probs`` (0..255) is sigmoid(logit) from a table when there
 is one output, else softmax with an exp table (both tables come from the model file, so no
 float math runs on the device).
 
-Each layer keeps a ring of its last ``(K-1)*D + 1`` input frames; a layer writes its output
-straight into the next layer's ring, so a hop costs exactly one frame of MACs and allocates
-nothing.
+Memory: a model is four buffers, whatever its depth. ``w`` holds every layer's weights;
+``p`` (array 'i') a header per layer plus two packed words per output channel; ``arena``
+the activations. Each layer owns a ring of its last ``(K-1)*D + 1`` input frames; a layer
+writes its output straight into the next layer's ring. Single-frame inputs (1x1 layers)
+that no residual reads later are pure scratch: they share two slots (alternating, so a
+layer never reads the slot it writes). One call runs every layer of a frame: a hop costs
+exactly one frame of MACs and allocates nothing.
 """
 
 import sys
@@ -38,152 +42,186 @@ TYPE_NAMES = ("conv", "dwconv", "pw", "dense")
 OUT_SIGMOID = 0
 OUT_SOFTMAX = 1
 
-# Layout of a layer's int32 parameter block: a header, then bias, mult, shift (and rmul for
-# residual layers) per cout.
-P_CIN = 0
-P_COUT = 1
-P_K = 2
-P_D = 3
-P_H = 4
-P_POS = 5  # ring slot of the current input frame
-P_YOFF = 6  # where the output goes in the next buffer
-P_LO = 7
-P_HI = 8
-P_RES = 9  # 1: add residual from (res buffer, P_ROFF)
-P_SH = 10  # sign-extension shift for ptr32 loads (32 on 64-bit builds, 0 on 32-bit)
-P_DW = 11
-P_ROFF = 12
-P_HEAD = 16
+# Parameter block p: net header, then per layer L_HEAD words and two words per output
+# channel, A[cout] then B[cout]:
+#   A = bias << 5 | (shift - 12)     (bias signed)
+#   B = mult | rmul << 18            (rmul 0 unless the layer is residual)
+N_LAYERS = 0
+N_SH = 1  # sign-extension shift for ptr32 loads (32 on 64-bit builds, 0 on 32-bit)
+N_LOGITS = 2  # arena offset of the logits
+N_HEAD = 4
+L_CIN = 0
+L_COUT = 1
+L_K = 2
+L_D = 3
+L_H = 4  # ring height in frames
+L_POS = 5  # ring slot of the current input frame
+L_X = 6  # arena offset of the input ring
+L_W = 7  # offset of the weights in w
+L_FLAGS = 8
+L_HEAD = 9
+F_RELU = 1
+F_RES = 2
+F_DW = 4
+
+SHIFT_MIN = 12
+SHIFT_MAX = 40
+MULT_LIMIT = 1 << 18
+BIAS_LIMIT = 1 << 23
+RMUL_LIMIT = 1 << 13
 
 _SH = 32 if sys.maxsize > 0xFFFFFFFF else 0
 
 
-def _conv_py(p, x, w, y, res):
-    cin = p[0]
-    cout = p[1]
-    k = p[2]
-    d = p[3]
-    h = p[4]
-    pos = p[5]
-    yo = p[6]
-    lo = p[7]
-    hi = p[8]
-    dw = p[11]
-    nb = 16
-    for co in range(cout):
-        acc = p[nb + co]
-        if dw:
-            for j in range(k):
-                slot = pos - (k - 1 - j) * d
-                if slot < 0:
-                    slot += h
-                acc += x[slot * cin + co] * w[co * k + j]
+def zeros(typecode, n):
+    """array of n zeros without building an n-item list first (load-time peak RAM)."""
+    return array(typecode, bytes(n * {"b": 1, "B": 1, "h": 2, "H": 2, "i": 4}[typecode]))
+
+
+def _net_py(p, a, w, f):
+    """Plain-Python twin of _net_v; ``a`` and ``w`` are int8 views, ``f`` raw feature bytes."""
+    n = p[0]
+    i = N_HEAD
+    for _ in range(n):
+        pos = p[i + 5] + 1
+        if pos == p[i + 4]:
+            pos = 0
+        p[i + 5] = pos
+        i += L_HEAD + 2 * p[i + 1]
+    cin = p[N_HEAD]
+    xo = p[N_HEAD + 6] + p[N_HEAD + 5] * cin
+    for c in range(cin):
+        v = f[c]
+        a[xo + c] = v - 256 if v > 127 else v
+    i = N_HEAD
+    prev = i
+    for li in range(n):
+        cin = p[i]
+        cout = p[i + 1]
+        k = p[i + 2]
+        d = p[i + 3]
+        h = p[i + 4]
+        pos = p[i + 5]
+        xb = p[i + 6]
+        wb = p[i + 7]
+        fl = p[i + 8]
+        nxt = i + L_HEAD + 2 * cout
+        if li + 1 < n:
+            yo = p[nxt + 6] + p[nxt + 5] * p[nxt]
         else:
-            wo = co * k * cin
-            for j in range(k):
-                slot = pos - (k - 1 - j) * d
-                if slot < 0:
-                    slot += h
-                xo = slot * cin
-                for ci in range(cin):
-                    acc += x[xo + ci] * w[wo + ci]
-                wo += cin
-        if p[9]:
-            acc += res[p[12] + co] * p[nb + 3 * cout + co]
-        s = p[nb + 2 * cout + co]
-        v = (acc * p[nb + cout + co] + (1 << (s - 1))) >> s
-        if v < lo:
-            v = lo
-        elif v > hi:
-            v = hi
-        y[yo + co] = v
+            yo = p[2]
+        ro = p[prev + 6] + p[prev + 5] * p[prev]
+        lo = 0 if fl & 1 else -127
+        pa = i + L_HEAD
+        for co in range(cout):
+            wa = p[pa + co]
+            wm = p[pa + cout + co]
+            acc = wa >> 5
+            if fl & 4:
+                for j in range(k):
+                    slot = pos - (k - 1 - j) * d
+                    if slot < 0:
+                        slot += h
+                    acc += a[xb + slot * cin + co] * w[wb + co * k + j]
+            else:
+                wo = wb + co * k * cin
+                for j in range(k):
+                    slot = pos - (k - 1 - j) * d
+                    if slot < 0:
+                        slot += h
+                    xo = xb + slot * cin
+                    for ci in range(cin):
+                        acc += a[xo + ci] * w[wo + ci]
+                    wo += cin
+            if fl & 2:
+                acc += a[ro + co] * (wm >> 18)
+            s = (wa & 31) + 12
+            v = (acc * (wm & 0x3FFFF) + (1 << (s - 1))) >> s
+            if v < lo:
+                v = lo
+            elif v > 127:
+                v = 127
+            a[yo + co] = v
+        prev = i
+        i = nxt
 
 
 if _HAVE_VIPER:
 
     @micropython.viper
-    def _conv_v(p: ptr32, x: ptr8, w: ptr8, y: ptr8, res: ptr8):
-        sh = int(p[10])
-        cin = int(p[0])
-        cout = int(p[1])
-        k = int(p[2])
-        d = int(p[3])
-        h = int(p[4])
-        pos = int(p[5])
-        yo = int(p[6])
-        lo = (int(p[7]) << sh) >> sh
-        hi = int(p[8])
-        dw = int(p[11])
-        hasres = int(p[9])
-        ro = int(p[12])
-        for co in range(cout):
-            acc = (int(p[16 + co]) << sh) >> sh
-            if dw:
-                for j in range(k):
-                    slot = pos - (k - 1 - j) * d
-                    if slot < 0:
-                        slot += h
-                    acc += ((int(x[slot * cin + co]) ^ 0x80) - 0x80) * (
-                        (int(w[co * k + j]) ^ 0x80) - 0x80
-                    )
-            else:
-                wo = co * k * cin
-                for j in range(k):
-                    slot = pos - (k - 1 - j) * d
-                    if slot < 0:
-                        slot += h
-                    xo = slot * cin
-                    for ci in range(cin):
-                        acc += ((int(x[xo + ci]) ^ 0x80) - 0x80) * (
-                            (int(w[wo + ci]) ^ 0x80) - 0x80
+    def _net_v(p: ptr32, a: ptr8, w: ptr8, f: ptr8):
+        n = int(p[0])
+        sh = int(p[1])
+        i = 4
+        for _ in range(n):
+            pos = int(p[i + 5]) + 1
+            if pos == int(p[i + 4]):
+                pos = 0
+            p[i + 5] = pos
+            i += 9 + 2 * int(p[i + 1])
+        cin = int(p[4])
+        xo = int(p[10]) + int(p[9]) * cin
+        for c in range(cin):
+            a[xo + c] = f[c]
+        i = 4
+        prev = 4
+        for li in range(n):
+            cin = int(p[i])
+            cout = int(p[i + 1])
+            k = int(p[i + 2])
+            d = int(p[i + 3])
+            h = int(p[i + 4])
+            pos = int(p[i + 5])
+            xb = int(p[i + 6])
+            wb = int(p[i + 7])
+            fl = int(p[i + 8])
+            nxt = i + 9 + 2 * cout
+            yo = int(p[2])
+            if li + 1 < n:
+                yo = int(p[nxt + 6]) + int(p[nxt + 5]) * int(p[nxt])
+            ro = int(p[prev + 6]) + int(p[prev + 5]) * int(p[prev])
+            lo = -127
+            if fl & 1:
+                lo = 0
+            pa = i + 9
+            for co in range(cout):
+                wa = (int(p[pa + co]) << sh) >> sh
+                wm = int(p[pa + cout + co])
+                acc = wa >> 5
+                if fl & 4:
+                    for j in range(k):
+                        slot = pos - (k - 1 - j) * d
+                        if slot < 0:
+                            slot += h
+                        acc += ((int(a[xb + slot * cin + co]) ^ 0x80) - 0x80) * (
+                            (int(w[wb + co * k + j]) ^ 0x80) - 0x80
                         )
-                    wo += cin
-            if hasres:
-                acc += ((int(res[ro + co]) ^ 0x80) - 0x80) * int(p[16 + 3 * cout + co])
-            m = int(p[16 + cout + co])
-            s = int(p[16 + 2 * cout + co])
-            # (acc*m + 2^(s-1)) >> s without a 64-bit product: acc = ah*2^11 + al, al >= 0
-            t = (acc >> 11) * m + (1 << (s - 12)) + (((acc & 2047) * m) >> 11)
-            v = t >> (s - 11)
-            if v < lo:
-                v = lo
-            elif v > hi:
-                v = hi
-            y[yo + co] = v
-
-
-class Layer:
-    """One layer: its parameter block ``p`` (array 'i'), weights ``w`` and input ring."""
-
-    def __init__(self, kind, k, d, cin, cout, relu, residual):
-        self.kind = kind
-        self.k = k
-        self.d = d
-        self.cin = cin
-        self.cout = cout
-        self.relu = relu
-        self.residual = residual
-        self.dw = kind == TYPE_DWCONV
-        self.h = (k - 1) * d + 1
-        self.ring = bytearray(self.h * cin)
-        self.w = bytearray(weight_count(kind, k, cin, cout))
-        p = array("i", [0] * (P_HEAD + (4 if residual else 3) * cout))
-        p[P_CIN], p[P_COUT], p[P_K], p[P_D], p[P_H] = cin, cout, k, d, self.h
-        p[P_LO], p[P_HI] = (0 if relu else -127), 127
-        p[P_RES], p[P_SH], p[P_DW] = int(bool(residual)), _SH, int(self.dw)
-        self.p = p
-        self.pos = 0
-
-    def macs(self):
-        return self.cout * self.k * (1 if self.dw else self.cin)
-
-    def param_views(self):
-        """(bias, mult, shift[, rmul]) as writable memoryviews of p (for the loader)."""
-        mv = memoryview(self.p)
-        c = self.cout
-        return tuple(
-            mv[P_HEAD + i * c : P_HEAD + (i + 1) * c] for i in range((len(self.p) - P_HEAD) // c)
-        )
+                else:
+                    wo = wb + co * k * cin
+                    for j in range(k):
+                        slot = pos - (k - 1 - j) * d
+                        if slot < 0:
+                            slot += h
+                        xo = xb + slot * cin
+                        for ci in range(cin):
+                            acc += ((int(a[xo + ci]) ^ 0x80) - 0x80) * (
+                                (int(w[wo + ci]) ^ 0x80) - 0x80
+                            )
+                        wo += cin
+                if fl & 2:
+                    acc += ((int(a[ro + co]) ^ 0x80) - 0x80) * (wm >> 18)
+                m = wm & 0x3FFFF
+                s = (wa & 31) + 12
+                # (acc*m + 2^(s-1)) >> s without a 64-bit product: acc = ah*2^11 + al, al >= 0
+                t = (acc >> 11) * m + (1 << (s - 12)) + (((acc & 2047) * m) >> 11)
+                v = t >> (s - 11)
+                if v < lo:
+                    v = lo
+                elif v > 127:
+                    v = 127
+                a[yo + co] = v
+            prev = i
+            i = nxt
 
 
 def weight_count(kind, k, cin, cout):
@@ -191,104 +229,159 @@ def weight_count(kind, k, cin, cout):
 
 
 class Net:
-    """A chain of layers. ``push(features)`` runs one frame; results in ``logits``/``probs``."""
+    """A chain of layers. ``push(features)`` runs one frame; results in ``probs``.
 
-    def __init__(self, layers, out_kind, table, use_viper=True):
-        self.layers = layers
+    ``specs``: per layer ``(kind, k, d, cin, cout, relu, residual)``; ``table``: array('H') of
+    256 (see ``push``). The buffers start zeroed; the loader fills weights and parameters
+    through ``tensors``.
+    """
+
+    def __init__(self, specs, out_kind, table, use_viper=True):
+        n = len(specs)
         self.out_kind = out_kind
-        self.table = table  # array('H') of 256
-        self.n_in = layers[0].cin
-        self.n_out = layers[-1].cout
-        self.logits = bytearray(self.n_out)
+        self.n_in = specs[0][3]
+        self.n_out = specs[-1][4]
+        self.n_layers = n
+        plen = N_HEAD
+        nw = 0
+        macs = 0
+        scratch = 0
+        for kind, k, d, cin, cout, _relu, _res in specs:
+            plen += L_HEAD + 2 * cout
+            c = weight_count(kind, k, cin, cout)
+            nw += c
+            macs += c
+            scratch = max(scratch, cin)
+        self.macs = macs
+        p = zeros("i", plen)
+        p[N_LAYERS] = n
+        p[N_SH] = _SH
+        # arena: [scratch slot 0][scratch slot 1][logits][rings that keep state]
+        off = 2 * scratch
+        p[N_LOGITS] = off
+        off += self.n_out
+        i = N_HEAD
+        wo = 0
+        self._hdr = []
+        for li, (kind, k, d, cin, cout, relu, res) in enumerate(specs):
+            h = (k - 1) * d + 1
+            p[i + L_CIN], p[i + L_COUT], p[i + L_K], p[i + L_D], p[i + L_H] = cin, cout, k, d, h
+            p[i + L_W] = wo
+            p[i + L_FLAGS] = (
+                (F_RELU if relu else 0)
+                | (F_RES if res else 0)
+                | (F_DW if kind == TYPE_DWCONV else 0)
+            )
+            read_later = li + 1 < n and specs[li + 1][6]  # the next layer's residual
+            if h == 1 and li > 0 and not read_later:
+                p[i + L_X] = (li & 1) * scratch
+            else:
+                p[i + L_X] = off
+                off += h * cin
+            self._hdr.append(i)
+            wo += weight_count(kind, k, cin, cout)
+            i += L_HEAD + 2 * cout
+        self.p = p
+        self.w = bytearray(nw)
+        self.arena = bytearray(off)
+        if out_kind == OUT_SIGMOID and max(table) < 256:
+            t = bytearray(256)  # probabilities 0..255: half the RAM of the u16 table
+            for i in range(256):
+                t[i] = table[i]
+            table = t
+        self.table = table
         self.probs = bytearray(self.n_out)
-        self._in = memoryview(layers[0].ring)
-        self._res = []
-        for i, ly in enumerate(layers):
-            # a residual adds the current input frame of the previous layer
-            self._res.append(layers[i - 1].ring if ly.residual else self.logits)
+        self._lg = p[N_LOGITS]
         self.viper = use_viper and _HAVE_VIPER
-        self._kernel = _conv_v if self.viper else _conv_py
-        self._views = []
-        if not self.viper:  # the Python twin needs signed views of the byte buffers
-            self._signed = {}
+        if self.viper:
+            self._run = _net_v
+            self._a = self.arena
+            self._w = self.w
+        else:  # the twin reads the byte buffers as int8
+            self._run = _net_py
+            self._a = _signed(self.arena)
+            self._w = _signed(self.w)
 
-    def _sv(self, buf):
-        # CPython/twin: reinterpret a bytearray as int8 without copying
-        s = self._signed.get(id(buf))
-        if s is None:
-            s = memoryview(buf).cast("b") if hasattr(memoryview, "cast") else _SignedView(buf)
-            self._signed[id(buf)] = s
-        return s
+    def tensors(self, i):
+        """Layer i: (weights, A block, B block, cout, residual) as writable memoryviews."""
+        h = self._hdr[i]
+        p = self.p
+        cin, cout, k, wo = p[h + L_CIN], p[h + L_COUT], p[h + L_K], p[h + L_W]
+        dw = p[h + L_FLAGS] & F_DW
+        nw = cout * k * (1 if dw else cin)
+        pm = memoryview(p)
+        a = h + L_HEAD
+        return (
+            memoryview(self.w)[wo : wo + nw],
+            pm[a : a + cout],
+            pm[a + cout : a + 2 * cout],
+            cout,
+            bool(p[h + L_FLAGS] & F_RES),
+        )
 
     def reset(self):
-        for ly in self.layers:
-            for i in range(len(ly.ring)):
-                ly.ring[i] = 0
-            ly.pos = 0
+        a = self.arena
+        for i in range(len(a)):
+            a[i] = 0
+        for h in self._hdr:
+            self.p[h + L_POS] = 0
 
     def macs_per_frame(self):
-        return sum(ly.macs() for ly in self.layers)
+        return self.macs
 
     def weight_bytes(self):
-        return sum(len(ly.w) + 4 * len(ly.p) for ly in self.layers)
+        """Model constants in RAM: int8 weights, packed parameters, output table."""
+        return (
+            len(self.w)
+            + 4 * len(self.p)
+            + len(self.table) * (1 if isinstance(self.table, bytearray) else 2)
+        )
 
     def arena_bytes(self):
-        """Working memory: rings and outputs (weights not included)."""
-        return sum(len(ly.ring) for ly in self.layers) + 2 * self.n_out
+        """Working memory: rings, shared scratch, logits and probabilities."""
+        return len(self.arena) + self.n_out
+
+    @property
+    def logits(self):
+        """The last frame's int8 logits as raw bytes (a copy: for tests and tools)."""
+        return bytes(self.arena[self._lg : self._lg + self.n_out])
 
     def push(self, feats):
         """Run one frame of N_in int8 features (bytes-like); returns ``probs`` (0..255)."""
-        layers = self.layers
-        n = len(layers)
-        for ly in layers:
-            ly.pos += 1
-            if ly.pos == ly.h:
-                ly.pos = 0
-            ly.p[P_POS] = ly.pos
-        first = layers[0]
-        o = first.pos * first.cin
-        self._in[o : o + first.cin] = feats
-        kern = self._kernel
-        for i in range(n):
-            ly = layers[i]
-            if i + 1 < n:
-                nxt = layers[i + 1]
-                ly.p[P_YOFF] = nxt.pos * nxt.cin
-                y = nxt.ring
-            else:
-                ly.p[P_YOFF] = 0
-                y = self.logits
-            res = self._res[i]
-            if ly.residual:
-                prev = layers[i - 1]
-                ly.p[P_ROFF] = prev.pos * prev.cin
-            if self.viper:
-                kern(ly.p, ly.ring, ly.w, y, res)
-            else:
-                kern(ly.p, self._sv(ly.ring), self._sv(ly.w), self._sv(y), self._sv(res))
-        self._probs()
-        return self.probs
-
-    def _probs(self):
-        lg = self.logits
+        self._run(self.p, self._a, self._w, feats)
+        lg = self.arena
+        o = self._lg
         pr = self.probs
         tab = self.table
+        n = self.n_out
         if self.out_kind == OUT_SIGMOID:
-            for i in range(self.n_out):
-                pr[i] = tab[(lg[i] + 128) & 0xFF]  # int8 logit q -> tab[q + 128]
-            return
+            for i in range(n):
+                pr[i] = tab[(lg[o + i] + 128) & 0xFF]  # int8 logit q -> tab[q + 128]
+            return pr
         mx = -128
-        for i in range(self.n_out):
-            v = lg[i] - 256 if lg[i] > 127 else lg[i]
+        for i in range(n):
+            v = lg[o + i]
+            if v > 127:
+                v -= 256
             if v > mx:  # noqa: PLR1730
                 mx = v
         tot = 0
-        for i in range(self.n_out):
-            v = lg[i] - 256 if lg[i] > 127 else lg[i]
+        for i in range(n):
+            v = lg[o + i]
+            if v > 127:
+                v -= 256
             tot += tab[mx - v]
-        for i in range(self.n_out):
-            v = lg[i] - 256 if lg[i] > 127 else lg[i]
+        for i in range(n):
+            v = lg[o + i]
+            if v > 127:
+                v -= 256
             pr[i] = (tab[mx - v] * 255 + (tot >> 1)) // tot
+        return pr
+
+
+def _signed(buf):
+    # CPython: reinterpret a bytearray as int8 without copying; MicroPython twin: a wrapper
+    return memoryview(buf).cast("b") if hasattr(memoryview, "cast") else _SignedView(buf)
 
 
 class _SignedView:

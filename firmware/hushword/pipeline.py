@@ -6,7 +6,11 @@ message to ``errors`` and is left out; without a wake model the pipeline only li
 
 ``process(samples)`` takes exactly HOP int16 samples and returns None or a list of event
 dicts ``{"ev": "wake"|"command", "label": ..., "score": 0..1, "t": seconds}`` where t is the
-audio time at the end of the detecting frame. Allocates only when it returns events.
+audio time at the end of the detecting frame. The list is reused by the next call (consume it
+first). A hop without a detection allocates nothing; only a detection builds its dict.
+
+Memory: a model's manifest is read at load and dropped; a model keeps its network buffers,
+its detector, its labels and a few numbers for ``info()``.
 """
 
 import os
@@ -22,9 +26,9 @@ class _Model:
     def __init__(self, name, net, manifest):
         self.name = name
         self.net = net
-        self.manifest = manifest
         self.kind = manifest["kind"]
         self.labels = manifest["labels"]
+        self.flash_bytes = manifest.get("flash_bytes")
         fps = frontend.FRAMES_PER_S
         self.det = Detector(
             self.labels,
@@ -50,6 +54,7 @@ class Pipeline:
         self.feat = bytearray(frontend.N_MELS)
         self.frames = 0
         self._window_left = 0
+        self._events = []
         self._load_all(models_dir, use_viper)
         if not self.wake:
             self.errors.append(f"no usable wake word model in {models_dir}: listening only")
@@ -67,6 +72,7 @@ class Pipeline:
             try:
                 net, manifest = load(base + ".bin", base + ".json", use_viper=use_viper)
                 m = _Model(manifest.get("name", fn[:-4]), net, manifest)
+                manifest = net = None
             except ModelError as e:
                 self.errors.append(str(e))
                 continue
@@ -104,16 +110,18 @@ class Pipeline:
         return events
 
     def _event(self, events, ev, m, i):
-        e = {
-            "ev": ev,
-            "label": m.labels[i],
-            "score": round(m.det.score / 255, 3),
-            "t": round(self.frames * HOP / frontend.SAMPLE_RATE, 3),
-            "model": m.name,
-        }
         if events is None:
-            events = []
-        events.append(e)
+            events = self._events
+            events.clear()
+        events.append(
+            {
+                "ev": ev,
+                "label": m.labels[i],
+                "score": round(m.det.score / 255, 3),
+                "t": round(self.frames * HOP / frontend.SAMPLE_RATE, 3),
+                "model": m.name,
+            }
+        )
         return events
 
     def info(self):
@@ -123,7 +131,7 @@ class Pipeline:
                     "name": m.name,
                     "kind": m.kind,
                     "labels": m.labels,
-                    "flash_bytes": m.manifest.get("flash_bytes"),
+                    "flash_bytes": m.flash_bytes,
                     "macs_per_frame": m.net.macs_per_frame(),
                     "arena_bytes": m.net.arena_bytes(),
                 }

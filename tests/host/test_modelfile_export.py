@@ -126,3 +126,75 @@ def test_export_rejects_bad_layers():
         mf.export(layers, ["a", "b"], "wake", np.zeros((10, 32), np.int8), "/tmp/x")
     with pytest.raises(HushwordError):
         mf.export(mf.default_architecture(2), ["a"], "wake", np.zeros((10, 32)), "/tmp/x")
+
+
+def _odd_layers(seed=4):
+    """1x1 layers back to back, one residual over a 1x1 layer: the arena sharing edge cases."""
+    rng = np.random.default_rng(seed)
+
+    def lay(t, k, d, cin, cout, relu, res):
+        shape = (cout, 1, k) if t == "dwconv" else ((cout, cin) if k == 1 else (cout, cin, k))
+        fan = k if t == "dwconv" else cin * k
+        w = rng.normal(0, 1.0 / np.sqrt(fan), shape).astype(np.float32)
+        b = rng.normal(0, 0.05, cout).astype(np.float32)
+        return {"type": t, "k": k, "d": d, "cin": cin, "cout": cout, "relu": relu,
+                "residual": res, "weight": w, "bias": b}  # fmt: skip
+
+    return [
+        lay("conv", 3, 1, 32, 16, True, False),
+        lay("dwconv", 3, 2, 16, 16, False, False),
+        lay("pw", 1, 1, 16, 16, True, True),
+        lay("pw", 1, 1, 16, 16, True, False),
+        lay("pw", 1, 1, 16, 16, True, True),
+        lay("dense", 1, 1, 16, 4, False, False),
+    ]
+
+
+_PUSH_SCRIPT = """
+import sys
+sys.path.insert(0, %(fw)r)
+from hushword.modelfile import load
+net, _ = load(%(base)r + ".bin", %(base)r + ".json")
+f = open(%(feats)r, "rb").read()
+out = bytearray()
+for i in range(len(f) // 32):
+    out += net.push(f[i * 32 : (i + 1) * 32])
+print(out.hex())
+"""
+
+
+def test_odd_architecture_bit_exact_twin_viper_numpy(models, tmp_path):
+    import subprocess
+
+    _, _, f, _ = models
+    base = tmp_path / "odd"
+    mf.export(_odd_layers(), ["unknown", "a", "b", "c"], "command", f, base)
+    want, _ = ref.quantized_forward_numpy(mf.read(str(base) + ".bin"), f[:120])
+    net, _ = load(str(base) + ".bin", str(base) + ".json")
+    got = np.array([list(net.push(fr.tobytes())) for fr in f[:120]], np.uint8)
+    assert np.array_equal(got, want)
+    if ref.micropython_exe():
+        (tmp_path / "f.bin").write_bytes(f[:120].tobytes())
+        script = tmp_path / "push.py"
+        script.write_text(
+            _PUSH_SCRIPT
+            % {"fw": str(FIRMWARE), "base": str(base), "feats": str(tmp_path / "f.bin")}
+        )
+        r = subprocess.run(
+            [ref.micropython_exe(), str(script)], capture_output=True, text=True, check=True
+        )
+        mpy = np.frombuffer(bytes.fromhex(r.stdout.strip()), np.uint8).reshape(-1, 4)
+        assert np.array_equal(mpy, want)
+
+
+def test_packed_parameters_are_smaller_than_the_file(models):
+    d, _, _, _ = models
+    net, _ = load(str(d / "cmd.bin"), str(d / "cmd.json"))
+    q = mf.read(d / "cmd.bin")
+    file_params = sum(4 * ly["cout"] * (4 if ly["residual"] else 3) for ly in q["layers"])
+    packed = 4 * sum(2 * ly["cout"] for ly in q["layers"])
+    assert 4 * len(net.p) - packed < 64 * len(q["layers"])  # headers only on top
+    assert packed < 0.6 * file_params
+    rings = sum(((ly["k"] - 1) * ly["d"] + 1) * ly["cin"] for ly in q["layers"])
+    assert len(net.arena) < rings  # single-frame inputs share scratch
+    assert mf.arena_bytes(q) == net.arena_bytes()
