@@ -1,15 +1,23 @@
-"""`hushword bench`: what the pipeline costs. Per model: MACs per second of audio, flash
-bytes; for the whole pipeline under the real MicroPython interpreter (viper kernels): RAM
-(total allocation incl. weights, working memory, allocation per hop) and real-time factor on
-synthetic speech-like audio; next to pymicro-wakeword (TFLite, CPython) on the same audio.
+"""`hushword bench`: what the pipeline costs.
 
-Without trained models in the models directory, a randomly initialised model of the default
-architecture is benched and labelled as such.
+Host figures (from the model files): MACs per second of audio and flash bytes per model, and
+the RAM each model's buffers take in the firmware runtime. Device figures (the firmware itself
+under MicroPython, viper kernels): RAM the whole pipeline holds (weights, parameters, rings,
+frontend, detectors, the app's hop buffer), an upper bound of the peak while loading, bytes
+allocated while listening, free heap, microseconds per hop and real-time factor. They come
+from the MicroPython unix port on this machine, or with ``--port`` from a board (or the
+simulated board): the models are copied to the board, a bench script runs in its raw REPL on
+audio it synthesises itself, and the board is soft-reset afterwards so its app restarts.
+
+Without trained models in the models directory, randomly initialised models of the default
+architectures are benched and every figure says so. Nothing here measures an ESP32: the
+ESP32-S3 line is an estimate from MACs and a stated cycles-per-MAC assumption.
 """
 
 import json
+import os
+import platform
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,52 +35,124 @@ TARGETS = {
     "total_bytes": 64 * 1024,
     "rtf": 0.02,
 }
+ESP32S3_HZ = 240_000_000
+# Assumed cost of one int8 MAC in the viper inner loop on the ESP32-S3's Xtensa LX7: no SIMD,
+# two byte loads, two sign fix-ups, a multiply, an add, index arithmetic and the loop branch.
+# Not measured (no board here): a range, and the estimate says so.
+ESP32S3_CYCLES_PER_MAC = (10, 20)
+DEVICE_DIR = "hwbench"  # where --port puts the models on the board (removed afterwards)
 
+# Runs under MicroPython (unix port or a board). Prints one line: HWBENCH {json}.
 _SCRIPT = """
-import sys, gc, time, json
-sys.path.insert(0, %(fw)r)
+import gc, sys, time
 from array import array
+if %(fw)r:
+    sys.path.insert(0, %(fw)r)
 gc.collect()
-base = gc.mem_alloc()
+m0 = gc.mem_alloc()
+code = None if "hushword.pipeline" in sys.modules else 0  # already imported by the app
 from hushword.pipeline import Pipeline
+from hushword.frontend import Frontend
 gc.collect()
-code = gc.mem_alloc() - base
+if code is not None:
+    code = gc.mem_alloc() - m0
+
+
+def synth(h, k, st):
+    # speech-like: 0.5 s of voiced saw at two pitches, of noise, and near-silence, in turn
+    s = st[0]
+    mode = (k // 25) %% 4
+    per = 123 if mode == 0 else 97
+    t = k * 320
+    for n in range(320):
+        s = (s * 75 + 74) %% 65537
+        nz = (s & 1023) - 512
+        if mode == 1:
+            v = nz * 12
+        elif mode == 3:
+            v = nz >> 3
+        else:
+            v = (t + n) %% per * 12000 // per - 6000 + nz * 4
+        h[n] = v
+    st[0] = s
+
+
 gc.collect()
 b0 = gc.mem_alloc()
-p = Pipeline(models_dir=%(models)r)
+load = None
+if %(peak)r:
+    gc.disable()  # nothing is freed while loading: the allocation bounds the peak from above
+try:
+    p = Pipeline(models_dir=%(models)r)
+    hop = array("h", bytes(640))  # the app's one hop of samples
+    if %(peak)r:
+        load = gc.mem_alloc() - b0
+finally:
+    gc.enable()
 gc.collect()
 total = gc.mem_alloc() - b0
 weights = 0
+arena = 0
 for m in p.wake + p.command:
-    for ly in m.net.layers:
-        weights += len(ly.w) + 4 * len(ly.p)
-f = open(%(pcm)r, "rb")
-hops = []
-while True:
-    h = array("h", [0] * 320)
-    if f.readinto(h) != 640:
-        break
-    hops.append(h)
-gc.collect()
-a0 = gc.mem_alloc()
-gc.disable()
-n_ev = 0
-t0 = time.ticks_us()
-for h in hops:
-    ev = p.process(h)
-    if ev:
-        n_ev += len(ev)
-el = time.ticks_diff(time.ticks_us(), t0)
-grow = gc.mem_alloc() - a0
-gc.enable()
-fe_t0 = time.ticks_us()
+    weights += m.net.weight_bytes()
+    arena += m.net.arena_bytes()
+
+
+def timed(p, hop, hops):
+    # a function, so the loop's variables are locals (a new global would allocate)
+    st = [1]
+    us = worst = quiet = ev_alloc = n_ev = 0
+    for k in range(hops):
+        synth(hop, k, st)
+        gc.disable()
+        a0 = gc.mem_alloc()
+        t0 = time.ticks_us()
+        ev = p.process(hop)
+        dt = time.ticks_diff(time.ticks_us(), t0)
+        da = gc.mem_alloc() - a0
+        gc.enable()
+        us += dt
+        if dt > worst:
+            worst = dt
+        if ev:
+            n_ev += len(ev)
+            ev_alloc += da
+        else:
+            quiet += da
+    return us, worst, quiet, ev_alloc, n_ev
+
+
+us, worst, quiet, ev_alloc, n_ev = timed(p, hop, %(hops)d)
+fe = Frontend()
 out = bytearray(32)
-for h in hops:
-    p.fe.process(h, out)
-fe_el = time.ticks_diff(time.ticks_us(), fe_t0)
-print(json.dumps({"hops": len(hops), "us": el, "frontend_us": fe_el, "total_alloc": total,
-    "weights": weights, "alloc_during_run": grow, "events": n_ev, "errors": p.errors,
-    "import_bytes": code}))
+st = [1]
+fe_us = 0
+for k in range(%(hops)d):
+    synth(hop, k, st)
+    t0 = time.ticks_us()
+    fe.process(hop, out)
+    fe_us += time.ticks_diff(time.ticks_us(), t0)
+fe = None
+gc.collect()
+mach = sys.platform
+try:
+    import os
+    mach = os.uname().machine
+except Exception:
+    pass
+freq = None
+try:
+    import machine
+    freq = machine.freq()
+except Exception:
+    pass
+print("HWBENCH", repr({"hops": %(hops)d, "us": us, "worst_us": worst, "frontend_us": fe_us,
+    "total": total, "load_peak": load, "weights": weights, "arena": arena, "code": code,
+    "quiet_alloc": quiet, "event_alloc": ev_alloc, "events": n_ev, "free": gc.mem_free(),
+    "errors": p.errors, "models": [m.name for m in p.wake + p.command],
+    "platform": sys.platform, "machine": mach, "freq": freq,
+    "bits": 64 if sys.maxsize > 0xFFFFFFFF else 32,
+    "impl": "%%s %%s" %% (sys.implementation.name, ".".join(str(v) for v in sys.implementation.version[:3]))}))
 """
 
 
@@ -81,12 +161,50 @@ def add_arguments(parser):
     parser.add_argument("--models", default=str(MODELS), metavar="DIR", help="model directory")
     parser.add_argument("--seconds", type=float, default=15.0, help="audio length (default 15)")
     parser.add_argument(
-        "--port", help="run the on-device part on a board at this serial port (not supported)"
+        "--port",
+        help="also run the device part on the board (or simulated board) at this serial port: "
+        "the models are copied to :/%s, timed there and removed; the board is soft-reset "
+        "afterwards" % DEVICE_DIR,
+    )
+    parser.add_argument("--baud", type=int, default=115200, help="serial baud rate (--port)")
+    parser.add_argument(
+        "--soft-reset",
+        action="store_true",
+        help="with --port: soft-reset into the raw REPL first, so the board's app (which does "
+        "not start in the raw REPL) holds no RAM during the bench",
+    )
+
+
+def _random_models(d, audio):
+    from host_tools import modelfile as mf
+    from host_tools.train.corpus import COMMAND_LABELS
+
+    f = reference.features(audio)
+    wc = 48
+    mf.export(
+        mf.default_architecture(1, wc),
+        ["random_wake"],
+        "wake",
+        f,
+        Path(d) / "wake",
+        name="random-init wake (default architecture, C=%d)" % wc,
+        random_init=True,
+    )
+    cc = mf.DEFAULT_COMMAND_CHANNELS
+    mf.export(
+        mf.default_architecture(len(COMMAND_LABELS), cc),
+        COMMAND_LABELS,
+        "command",
+        f,
+        Path(d) / "command",
+        name="random-init command (default architecture, C=%d, %d labels)"
+        % (cc, len(COMMAND_LABELS)),
+        random_init=True,
     )
 
 
 def _audio(seconds):
-    """Speech-like test audio: harmonic 'vowels' with pitch glides, sweeps, noise bursts."""
+    """Speech-like audio for the host-side calibration of random-init models."""
     rng = np.random.default_rng(0)
     sr = 16000
     t = np.arange(int(sr * seconds)) / sr
@@ -98,46 +216,124 @@ def _audio(seconds):
     return np.clip(x, -32768, 32767).astype(np.int16)
 
 
-def _random_models(d, audio):
-    from host_tools import modelfile as mf
-
-    f = reference.features(audio)
-    mf.export(
-        mf.default_architecture(1, 48),
-        ["random_wake"],
-        "wake",
-        f,
-        Path(d) / "wake",
-        name="random-init wake (default architecture, C=48)",
-        random_init=True,
-    )
-    labels = ["unknown", "on", "off", "stop", "louder", "quieter"]
-    mf.export(
-        mf.default_architecture(len(labels), 64),
-        labels,
-        "command",
-        f,
-        Path(d) / "command",
-        name="random-init command (default architecture, C=64)",
-        random_init=True,
-    )
+def _script(models, hops, fw="", peak=False):
+    return _SCRIPT % {"fw": fw, "models": models, "hops": hops, "peak": peak}
 
 
-def _micropython(models_dir, audio):
+def _parse(out):
+    import ast
+
+    for line in out.splitlines():
+        if line.startswith("HWBENCH "):
+            return ast.literal_eval(line[8:])
+    raise HushwordError("bench script gave no result: " + out.strip()[-300:])
+
+
+def _local(models_dir, hops):
     exe = reference.micropython_exe()
     if not exe:
         return {"error": "micropython interpreter not installed"}
     with tempfile.TemporaryDirectory() as d:
-        pcm = Path(d) / "a.pcm"
-        pcm.write_bytes(np.asarray(audio, "<i2").tobytes())
         script = Path(d) / "bench.py"
-        script.write_text(
-            _SCRIPT % {"fw": str(FIRMWARE), "models": str(models_dir), "pcm": str(pcm)}
-        )
-        r = subprocess.run([exe, str(script)], check=False, capture_output=True, text=True)
+        script.write_text(_script(str(models_dir), hops, str(FIRMWARE), peak=True))
+        r = subprocess.run(["nice", exe, str(script)], check=False, capture_output=True, text=True)
     if r.returncode:
         return {"error": "micropython failed: " + (r.stderr or r.stdout).strip()[-300:]}
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    raw = _parse(r.stdout)
+    raw["where"] = "MicroPython unix port on this machine (%s)" % _machine()
+    return _device_figures(raw)
+
+
+def _on_port(port, baud, models_dir, hops, soft_reset=False):
+    """Copy the models to the board, run the bench script in its raw REPL, clean up."""
+    from mpremote.transport import TransportError, TransportExecError
+    from mpremote.transport_serial import SerialTransport
+
+    try:
+        t = SerialTransport(port, baudrate=baud)
+    except Exception as e:
+        raise HushwordError("cannot open %s: %s" % (port, e)) from None
+    try:
+        t.enter_raw_repl(soft_reset=soft_reset)
+        if not t.fs_exists(DEVICE_DIR):
+            t.fs_mkdir(DEVICE_DIR)
+        copied = []
+        for f in sorted(Path(models_dir).iterdir()):
+            if f.suffix in (".bin", ".json"):
+                t.fs_writefile("%s/%s" % (DEVICE_DIR, f.name), f.read_bytes())
+                copied.append(f.name)
+        try:
+            out, err = t.exec_raw(_script(DEVICE_DIR, hops), timeout=max(60, hops))
+        finally:
+            for name in copied:
+                t.fs_rmfile("%s/%s" % (DEVICE_DIR, name))
+            t.fs_rmdir(DEVICE_DIR)
+        if err:
+            msg = err.decode(errors="replace").strip().splitlines()
+            hint = (
+                " (is the firmware deployed? hushword deploy)"
+                if "hushword" in err.decode(errors="replace")
+                else ""
+            )
+            raise HushwordError("bench on %s failed: %s%s" % (port, msg[-1] if msg else "", hint))
+        raw = _parse(out.decode(errors="replace"))
+        t.exit_raw_repl()
+        t.serial.write(b"\x04")  # soft reset: the board's app starts again
+    except (TransportError, TransportExecError, OSError) as e:
+        raise HushwordError("bench on %s: %s" % (port, e)) from None
+    finally:
+        t.close()
+    where = "board at %s: %s, %s" % (port, raw["machine"], raw["impl"])
+    if raw.get("freq"):
+        where += ", CPU %d MHz" % (raw["freq"] // 1_000_000)
+    raw["where"] = where
+    raw["app_resident"] = not soft_reset
+    return _device_figures(raw)
+
+
+def _device_figures(raw):
+    audio_us = raw["hops"] * 20000
+    hops = max(1, raw["hops"])
+    return {
+        "where": raw["where"],
+        "runtime": raw["impl"] + " (viper kernels)",
+        "platform": raw["platform"],
+        "models": raw["models"],
+        "errors": raw["errors"],
+        "hops": raw["hops"],
+        "rtf": raw["us"] / audio_us,
+        "us_per_hop": raw["us"] / hops,
+        "worst_us_per_hop": raw["worst_us"],
+        "frontend_rtf": raw["frontend_us"] / audio_us,
+        "frontend_us_per_hop": raw["frontend_us"] / hops,
+        "total_bytes": raw["total"],
+        "weights_bytes": raw["weights"],
+        "working_bytes": raw["total"] - raw["weights"],
+        "nets_arena_bytes": raw["arena"],
+        "load_peak_bytes": raw["load_peak"],
+        "code_bytes": raw["code"],
+        "free_bytes": raw["free"],
+        "alloc_quiet_hops": raw["quiet_alloc"],
+        "alloc_per_quiet_hop": raw["quiet_alloc"] / max(1, hops - raw["events"]),
+        "alloc_for_events": raw["event_alloc"],
+        "events": raw["events"],
+        "alloc_during_run": raw["quiet_alloc"] + raw["event_alloc"],
+        "nets_us_per_hop": (raw["us"] - raw["frontend_us"]) / hops,
+        "pointer_bits": raw["bits"],
+        "app_resident": raw.get("app_resident", False),
+    }
+
+
+def _machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return "%s, %s, %d CPUs" % (platform.machine(), cpu, os.cpu_count() or 1)
 
 
 def _pymicro(audio):
@@ -160,8 +356,26 @@ def _pymicro(audio):
     }
 
 
-def measure(models_dir, seconds=15.0):
+def _esp32s3_estimate(per_model):
+    macs = sum(m["macs_per_s"] for m in per_model)
+    lo, hi = (macs * c / ESP32S3_HZ for c in ESP32S3_CYCLES_PER_MAC)
+    return {
+        "estimate": True,
+        "macs_per_s": macs,
+        "cycles_per_mac_assumed": list(ESP32S3_CYCLES_PER_MAC),
+        "cpu_share_nets": [lo, hi],
+        "basis": "MACs/s of all models x assumed %d-%d cycles per int8 MAC (viper, scalar "
+        "Xtensa LX7) / 240 MHz; not measured, frontend not included" % ESP32S3_CYCLES_PER_MAC,
+    }
+
+
+def measure(models_dir, seconds=15.0, port=None, baud=115200, soft_reset=False):
+    from hushword.modelfile import load
+
+    from host_tools import modelfile as mf
+
     audio = _audio(seconds)
+    hops = int(seconds * 50)
     with tempfile.TemporaryDirectory() as tmp:
         models, errors = reference.load_models(models_dir)
         random_init = not models
@@ -171,97 +385,146 @@ def measure(models_dir, seconds=15.0):
             models, errors = reference.load_models(tmp)
         per_model = []
         for name, kind, labels, man, q in models:
-            from host_tools import modelfile as mf
-
+            b = _bin_of(models_dir, name)
+            net, _ = load(str(b), str(b.with_suffix(".json")), use_viper=False)
             macs = mf.macs_per_frame(q)
             per_model.append(
                 {
                     "name": name,
                     "kind": kind,
                     "labels": labels,
+                    "channels": max(ly["cout"] for ly in q["layers"][:-1] or q["layers"]),
                     "macs_per_frame": macs,
                     "macs_per_s": macs * 50,
-                    "flash_bytes": Path(models_dir, Path(_bin_of(models_dir, man, name)))
-                    .stat()
-                    .st_size
-                    if _bin_of(models_dir, man, name)
-                    else man.get("flash_bytes"),
-                    "arena_bytes": mf.arena_bytes(q),
-                    "random_init": bool(man.get("random_init", random_init)),
+                    "flash_bytes": b.stat().st_size,
+                    "ram_weights_bytes": net.weight_bytes(),
+                    "ram_arena_bytes": net.arena_bytes(),
+                    "random_init": bool(man.get("random_init", False)),
+                    "trained": not man.get("random_init", False),
                 }
             )
-        mpy = _micropython(models_dir, audio)
+        local = _local(models_dir, hops)
+        device = _on_port(port, baud, models_dir, hops, soft_reset) if port else None
     res = {
         "audio_s": seconds,
         "random_init": random_init,
         "models": per_model,
         "load_errors": errors,
         "targets": TARGETS,
+        "machine": _machine(),
+        "micropython": local,
+        "esp32s3": _esp32s3_estimate(per_model),
+        "pymicro_wakeword": _pymicro(audio),
     }
-    if "error" not in mpy:
-        audio_us = mpy["hops"] * 20000
-        res["micropython"] = {
-            "rtf": mpy["us"] / audio_us,
-            "frontend_rtf": mpy["frontend_us"] / audio_us,
-            "us_per_hop": mpy["us"] / max(1, mpy["hops"]),
-            "total_bytes": mpy["total_alloc"],
-            "weights_bytes": mpy["weights"],
-            "working_bytes": mpy["total_alloc"] - mpy["weights"],
-            "alloc_during_run": mpy["alloc_during_run"],
-            "events": mpy["events"],
-        }
-    else:
-        res["micropython"] = mpy
-    res["pymicro_wakeword"] = _pymicro(audio)
+    if port:
+        res["device"] = device
     return res
 
 
-def _bin_of(models_dir, man, name):
-    for b in Path(models_dir).glob("*.bin"):
+def _bin_of(models_dir, name):
+    for b in sorted(Path(models_dir).glob("*.bin")):
         j = b.with_suffix(".json")
         if j.exists() and json.loads(j.read_text()).get("name", b.stem) == name:
             return b
-    return None
+    raise HushwordError("%s: no model file named %r" % (models_dir, name))
+
+
+def _print_device(title, mp):
+    if "error" in mp:
+        print("  %s: %s" % (title, mp["error"]))
+        return
+    print("  %s — %s" % (title, mp["where"]))
+    print(
+        "    speed: RTF %.2f%% (%.0f us/hop, worst hop %d us; frontend alone %.2f%%, %.0f us/hop)"
+        % (
+            100 * mp["rtf"],
+            mp["us_per_hop"],
+            mp["worst_us_per_hop"],
+            100 * mp["frontend_rtf"],
+            mp["frontend_us_per_hop"],
+        )
+    )
+    extra = []
+    if mp["load_peak_bytes"] is not None:
+        extra.append("load peak <= %d B (GC off while loading)" % mp["load_peak_bytes"])
+    if mp["code_bytes"] is not None:
+        extra.append("code + frontend tables %d B (not in total)" % mp["code_bytes"])
+    extra.append(
+        "heap free %d B%s"
+        % (mp["free_bytes"], " with the board's app still resident" if mp["app_resident"] else "")
+    )
+    print(
+        "    RAM (%d-bit build): total %d B = weights+params+tables %d B + working %d B "
+        "(nets' arenas %d B)"
+        % (
+            mp["pointer_bits"],
+            mp["total_bytes"],
+            mp["weights_bytes"],
+            mp["working_bytes"],
+            mp["nets_arena_bytes"],
+        )
+    )
+    print("    " + "; ".join(extra))
+    print(
+        "    allocation while listening: %d B over %d hops without a detection; %d B for %d "
+        "event(s)"
+        % (mp["alloc_quiet_hops"], mp["hops"] - mp["events"], mp["alloc_for_events"], mp["events"])
+    )
+    if mp["errors"]:
+        print("    model errors: " + "; ".join(mp["errors"]))
+        if mp["app_resident"] and any("memory" in e for e in mp["errors"]):
+            print(
+                "    (each model's weights are one block; with the app resident the heap is "
+                "fragmented: try --soft-reset)"
+            )
 
 
 def run(args):
-    if args.port:
-        raise HushwordError(
-            "bench --port is not supported yet: the on-device part runs only under the "
-            "MicroPython unix port on this machine (deploy the firmware and watch "
-            "'hushword monitor' for on-board timing)"
-        )
-    res = measure(args.models, args.seconds)
+    res = measure(args.models, args.seconds, args.port, args.baud, args.soft_reset)
     if args.json:
         print(json.dumps(res))
         return 0
-    tag = " (RANDOMLY INITIALISED, no trained models found)" if res["random_init"] else ""
-    print("Hushword bench on %.0f s of synthetic speech-like audio%s" % (res["audio_s"], tag))
+    kind = (
+        "RANDOMLY INITIALISED default-architecture models (no trained models in %s)" % args.models
+        if res["random_init"]
+        else "models in %s" % args.models
+    )
+    print("Hushword bench: %s; %.0f s of synthetic speech-like audio" % (kind, res["audio_s"]))
+    print("  host: %s" % res["machine"])
     for m in res["models"]:
         print(
-            "  %-50s %-7s %8d MACs/s  %6d B flash  %5d B rings"
-            % (m["name"], m["kind"], m["macs_per_s"], m["flash_bytes"], m["arena_bytes"])
+            "  %-58s %-7s %-11s %8d MACs/s  %6d B flash  RAM %6d B weights + %5d B arena"
+            % (
+                m["name"],
+                m["kind"],
+                "random-init" if m["random_init"] else "trained",
+                m["macs_per_s"],
+                m["flash_bytes"],
+                m["ram_weights_bytes"],
+                m["ram_arena_bytes"],
+            )
         )
-    mp = res["micropython"]
-    if "error" in mp:
-        print("  MicroPython: " + mp["error"])
-    else:
-        print(
-            "  MicroPython (unix port, viper) whole pipeline: RTF %.2f%% (%.0f us/hop; "
-            "frontend alone %.2f%%)"
-            % (100 * mp["rtf"], mp["us_per_hop"], 100 * mp["frontend_rtf"])
+    _print_device("MicroPython here", res["micropython"])
+    if "device" in res:
+        _print_device("on the board", res["device"])
+    est = res["esp32s3"]
+    print(
+        "  ESP32-S3 at 240 MHz, ESTIMATE (not measured): the models' %.2f M MACs/s at an assumed "
+        "%d-%d cycles/MAC take %.1f-%.1f%% of one core, frontend not included"
+        % (
+            est["macs_per_s"] / 1e6,
+            est["cycles_per_mac_assumed"][0],
+            est["cycles_per_mac_assumed"][1],
+            100 * est["cpu_share_nets"][0],
+            100 * est["cpu_share_nets"][1],
         )
-        print(
-            "  RAM: total %d B (weights+params %d B, working %d B), %d B allocated while "
-            "running"
-            % (mp["total_bytes"], mp["weights_bytes"], mp["working_bytes"], mp["alloc_during_run"])
-        )
+    )
     pm = res["pymicro_wakeword"]
     if "error" in pm:
         print("  pymicro-wakeword: " + pm["error"])
     else:
         print(
-            "  pymicro-wakeword %s on %s: RTF %.2f%%"
+            "  pymicro-wakeword %s on %s, same host: RTF %.2f%%"
             % (pm["model"], pm["runtime"], 100 * pm["rtf"])
         )
     print(
