@@ -177,7 +177,11 @@ def add_arguments(parser):
 
 def _random_models(d, audio):
     from host_tools import modelfile as mf
-    from host_tools.train.corpus import COMMAND_LABELS
+
+    try:  # the command set training uses (10 commands, unknown, background)
+        from host_tools.train.corpus import COMMAND_LABELS
+    except ImportError:
+        COMMAND_LABELS = ["cmd%d" % i for i in range(10)] + ["unknown", "background"]
 
     f = reference.features(audio)
     wc = 48
