@@ -210,6 +210,18 @@ def sentences(rng, n, lo=2, hi=9):
     return [sentence(rng, lo, hi) for _ in range(n)]
 
 
+def partial_confusables(phrase, rng, n=24):
+    """Sound-alikes for a custom phrase: its words with others around them, and its words
+    alone (a phrase is only a detection when said whole)."""
+    words = phrase.lower().split()
+    out = list(words) if len(words) > 1 else []
+    for _ in range(n):
+        w = list(words)
+        w[int(rng.integers(0, len(w)))] = _WORDS[int(rng.integers(0, len(_WORDS)))]
+        out.append(" ".join(w))
+    return out
+
+
 def other_targets(word):
     """Phrases of the other shipped models: each model must ignore the others' words."""
     out = list(COMMANDS)

@@ -70,7 +70,9 @@ class Recipe:
 
     def negative_text(self, rng, kind):
         if kind == "confusable":
-            conf = corpus.CONFUSABLES.get(self.task, [])
+            conf = corpus.CONFUSABLES.get(self.task) or corpus.partial_confusables(
+                self.spellings[0], rng
+            )
             pool = conf + corpus.other_targets(self.task)
             if not conf or rng.random() < 0.25:
                 return corpus.sentence(rng, 1, 4)
@@ -134,7 +136,10 @@ def make_example(task, split, seed, index, voices, cache=TTS_CACHE):
         if rng.random() < 0.4:
             clip = augment.reverb(rng, clip)
         # tts.trim keeps 1600 samples of padding after the last loud sample.
-        end_frame = int(rng.integers(70, SEG_FRAMES - 5))
+        # Mostly with a second or more before the phrase; sometimes right at the start, as in
+        # a short WAV file (the model must not need a full receptive field of history).
+        lo = 70 if rng.random() < 0.75 else max(8, (len(clip) - 1600) // HOP)
+        end_frame = int(rng.integers(min(lo, SEG_FRAMES - 6), SEG_FRAMES - 5))
         end_sample = off + end_frame * HOP + 1600
         start = end_sample - len(clip)
         a, b = max(0, start), min(n, end_sample)
@@ -171,10 +176,28 @@ def make_example(task, split, seed, index, voices, cache=TTS_CACHE):
         x = augment.level(rng, bg, -30.0, 6.0)
     else:
         x = augment.level(rng, augment.mix_at_snr(speech, bg, snr))
-    feats = featurize(augment.to_int16(x))[PRE_FRAMES : PRE_FRAMES + SEG_FRAMES]
+    feats = featurize(with_history(rng, x, off))[-SEG_FRAMES:]
     if len(feats) < SEG_FRAMES:
         feats = np.concatenate([feats, np.repeat(feats[-1:], SEG_FRAMES - len(feats), 0)])
     return feats.astype(np.int8), labels
+
+
+def with_history(rng, x, off):
+    """int16 audio whose frontend state before the example is like a device's in use.
+
+    The frontend's noise floor falls within ~8 frames but rises over ~10 s, so what came
+    before matters: the example's own background (settled floor), a quieter or louder other
+    background (a noise onset, a level jump), or nothing at all (a file that starts here).
+    """
+    r = rng.random()
+    if r < 0.15:
+        return augment.to_int16(x[off:])
+    if r < 0.5:
+        return augment.to_int16(x)
+    n = int(rng.uniform(0.5, 4.0) * tts.RATE) // HOP * HOP
+    ctx = augment.background(rng, n)
+    gain = augment.rms(x[:off]) * 10 ** (rng.uniform(-30.0, 6.0) / 20.0)
+    return augment.to_int16(np.concatenate([ctx * gain, x[off:]]))
 
 
 def _work(args):
@@ -209,7 +232,7 @@ def build(task, split, seed, count, voices, cache_root, jobs=2):
     Built in chunks that are saved as they finish, so an interrupted build resumes.
     """
     key = hashlib.sha1(
-        repr((task, split, seed, count, [tts.voice_name(v) for v in voices], 4)).encode()
+        repr((task, split, seed, count, [tts.voice_name(v) for v in voices], 5)).encode()
     ).hexdigest()[:12]
     out = os.path.join(cache_root, "%s-%s-%s.npz" % (task, split, key))
     if os.path.exists(out):

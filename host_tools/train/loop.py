@@ -16,7 +16,7 @@ WINDOW = 3
 # False accepts per hour the wake cutoff is chosen for on validation audio (target is 0.5).
 TARGET_FA_PER_HOUR = 0.25
 TARGET_UNKNOWN_ACCEPT = 0.01
-RECIPE = 3  # bump when the training recipe changes, so old checkpoints are not resumed
+RECIPE = 4  # bump when the training recipe changes, so old checkpoints are not resumed
 
 
 def sizes(task, quick):
