@@ -15,6 +15,10 @@ from host_tools import paths
 from host_tools.errors import HushwordError
 
 
+# A smoke run's model is not fit to ship: never let it replace the shipped ones by default.
+QUICK_OUT = os.path.join(".cache", "hushword", "quick-models")
+
+
 def add_arguments(parser):
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument(
@@ -25,7 +29,9 @@ def add_arguments(parser):
         "--commands", action="store_true", help="train the command model (10 commands)"
     )
     parser.add_argument(
-        "--out", default=str(paths.MODELS), help="directory for .bin/.json (default: %(default)s)"
+        "--out",
+        help="directory for .bin/.json (default: %s; with --quick: %s)"
+        % (paths.MODELS, QUICK_OUT),
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny data set, one epoch")
@@ -46,10 +52,11 @@ def run(args):
     from host_tools.train import loop
 
     task = "commands" if args.commands else task_name(args.word)
-    os.makedirs(args.out, exist_ok=True)
+    out = args.out or (QUICK_OUT if args.quick else str(paths.MODELS))
+    os.makedirs(out, exist_ok=True)
     result = loop.train(
         task,
-        args.out,
+        out,
         seed=args.seed,
         quick=args.quick,
         epochs=args.epochs,
