@@ -281,8 +281,7 @@ def _on_port(port, baud, models_dir, hops, soft_reset=False):
             )
             raise HushwordError("bench on %s failed: %s%s" % (port, msg[-1] if msg else "", hint))
         raw = _parse(out.decode(errors="replace"))
-        t.exit_raw_repl()
-        t.serial.write(b"\x04")  # soft reset: the board's app starts again
+        _restart_app(t)
     except (TransportError, TransportExecError, OSError) as e:
         raise HushwordError("bench on %s: %s" % (port, e)) from None
     finally:
@@ -293,6 +292,14 @@ def _on_port(port, baud, models_dir, hops, soft_reset=False):
     raw["where"] = where
     raw["app_resident"] = not soft_reset
     return _device_figures(raw)
+
+
+def _restart_app(t):
+    """Back to the friendly REPL, then Ctrl-D there: a soft reboot that runs main.py."""
+    t.exit_raw_repl()
+    t.read_until(1, b">>> ", timeout=2, timeout_overall=5)
+    t.serial.write(b"\x04")
+    t.read_until(1, b'"ev": "boot"', timeout=5, timeout_overall=15)  # listening again
 
 
 def _device_figures(raw):
