@@ -167,6 +167,44 @@ UNKNOWN_PHRASES = [
     "play list",
 ]
 
+# Evaluation only (host_tools/train/heldout.py): training never hears these phrases.
+HELDOUT_UNKNOWN = [
+    "lights camera action",
+    "turn off the oven",
+    "stop watch",
+    "volume of water",
+    "the pause button",
+    "play the piano",
+    "the next train",
+    "what is the time zone",
+    "cancel my flight",
+    "music lessons",
+    "lie down",
+    "hold on",
+    "go away",
+    "bring it on",
+    "close the window",
+    "it is cold outside",
+    "good night",
+    "see you later",
+    "where are my keys",
+    "call the doctor",
+    "volumes",
+    "nice music",
+    "what a pity",
+    "sign up",
+    "lights are off",
+    "the song is over",
+    "slow down",
+    "speak up",
+    "pass the salt",
+    "time flies",
+]
+HELDOUT_CONFUSABLES = {
+    "hey_jarvis": ["hey garbage", "hey jars", "a jarvis", "hey carvers", "hey javi", "hey harvey"],
+    "alexa": ["alexis said", "a lexa", "alexei", "Alexandria", "Alessandra", "elixir"],
+}
+
 _WORDS = (
     "the a an and but or so if when then there here this that these those it he she we they "
     "you i me him her us them my your our their its what which who where why how all some any "

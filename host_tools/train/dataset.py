@@ -151,9 +151,14 @@ def make_example(task, split, seed, index, voices, cache=TTS_CACHE):
             labels[hot] = lab
         else:
             labels[first:] = 0
-        talk_first = rng.random() < 0.25 and start > 12000
+        talk_first = rng.random() < (0.45 if task == "commands" else 0.25) and start > 12000
         if talk_first:  # someone was talking just before the phrase
-            other = _voice_speech(rng, voices, corpus.sentence(rng, 2, 5), cache)
+            before = corpus.sentence(rng, 2, 5)
+            if task == "commands" and rng.random() < 0.6:
+                # On the device a command follows a wake word: often the wake word itself.
+                wake = corpus.SPELLINGS["hey_jarvis"] + corpus.SPELLINGS["alexa"]
+                before = wake[int(rng.integers(0, len(wake)))]
+            other = _voice_speech(rng, voices, before, cache)
             gap = int(rng.uniform(0.1, 0.6) * tts.RATE)
             o_end = max(0, start - gap)
             o = other[-o_end:] if o_end else other[:0]

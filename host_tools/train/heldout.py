@@ -1,5 +1,8 @@
 """Held-out evaluation audio: voices no model trained on, in noise and rooms.
 
+Unknown phrases for the command model come from corpus.HELDOUT_UNKNOWN, which training never
+uses; the negative stream also carries corpus.HELDOUT_CONFUSABLES.
+
 Built from the test voice pool only (tts.voice_pools()["test"]), with its own seeds, and cached
 under .cache/hushword/eval/. Training and model selection never read it.
 """
@@ -83,7 +86,9 @@ def negative_stream(seed, seconds, cache=tts.cache_dir()):
     if os.path.exists(path):
         return np.load(path)
     voices = tts.voice_pools()["test"]
-    confusables = sum(corpus.CONFUSABLES.values(), [])
+    confusables = sum(corpus.CONFUSABLES.values(), []) + sum(
+        corpus.HELDOUT_CONFUSABLES.values(), []
+    )
     parts, total, i = [], 0, 0
     while total < seconds * RATE:
         rng = _rng(seed, "negative", i)
@@ -123,6 +128,6 @@ def command_texts(n_per, n_unknown):
     for c in corpus.COMMANDS:
         sp = corpus.COMMAND_SPELLINGS[c]
         out += [(sp[i % len(sp)], c.replace(" ", "_")) for i in range(n_per)]
-    unk = corpus.UNKNOWN_PHRASES
+    unk = corpus.HELDOUT_UNKNOWN
     out += [(unk[i % len(unk)], "unknown") for i in range(n_unknown)]
     return out
