@@ -18,8 +18,11 @@ MANIFEST = "/hushword_manifest.json"
 
 def add_arguments(p):
     p.add_argument("--port", required=True, help="serial port of the board (or of hushword sim)")
-    p.add_argument("--board", default=None,
-                   help="board definition in boards/ (default: the one on the board, else sim)")
+    p.add_argument(
+        "--board",
+        default=None,
+        help="board definition in boards/ (default: the one on the board, else sim)",
+    )
     p.add_argument("--baud", type=int, default=115200)
     p.add_argument("--force", action="store_true", help="upload every file, changed or not")
     p.add_argument("--no-reboot", action="store_true", help="don't soft-reboot afterwards")
@@ -94,7 +97,9 @@ def deploy(port, board=None, baud=115200, force=False, reboot=True, quiet=False)
         for path, data in todo:
             _mkdirs(t, path, made)
             base = sent
-            t.fs_writefile(path, data, progress_callback=lambda d, n, b=base: bar.update(b + d, path))
+            t.fs_writefile(
+                path, data, progress_callback=lambda d, n, b=base: bar.update(b + d, path)
+            )
             sent += len(data)
             bar.update(sent, path)
             if path.endswith(".mpy"):
@@ -104,15 +109,20 @@ def deploy(port, board=None, baud=115200, force=False, reboot=True, quiet=False)
         dt = time.monotonic() - t0
         bar.close()
         if not quiet:
-            print("deployed %d file(s), %d bytes in %.1f s; %d unchanged; board %s"
-                  % (len(todo), sent, dt, len(files) - len(todo), name), file=sys.stderr)
+            print(
+                "deployed %d file(s), %d bytes in %.1f s; %d unchanged; board %s"
+                % (len(todo), sent, dt, len(files) - len(todo), name),
+                file=sys.stderr,
+            )
         if reboot:
             t.exit_raw_repl()
             t.serial.write(b"\x04")  # soft reboot in the friendly REPL runs main.py
             time.sleep(0.2)
         return len(todo), len(files) - len(todo)
     except TransportError as e:
-        raise HushwordError("deploy to %s failed: %s (run it again to resume)" % (port, e)) from None
+        raise HushwordError(
+            "deploy to %s failed: %s (run it again to resume)" % (port, e)
+        ) from None
     except OSError as e:
         raise HushwordError("lost the port %s: %s (run it again to resume)" % (port, e)) from None
     finally:

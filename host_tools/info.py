@@ -28,9 +28,13 @@ def run(args):
     names = ", ".join(m.get("name", "?") if isinstance(m, dict) else str(m) for m in models)
     print("firmware   hushword %s (%s)" % (info.get("version"), info.get("platform")))
     print("board      %s" % info.get("board"))
-    print("RAM        %d bytes free, %d in use" % (info.get("mem_free", 0), info.get("mem_alloc", 0)))
+    print(
+        "RAM        %d bytes free, %d in use" % (info.get("mem_free", 0), info.get("mem_alloc", 0))
+    )
     print("models     %s" % (names or "none (voice activity only)"))
-    print("privacy    %s  (forwarded %d bytes, debug %d bytes)" % (
-        priv.get("mode"), priv.get("forwarded_bytes", 0), priv.get("debug_bytes", 0)))
+    print(
+        "privacy    %s  (forwarded %d bytes, debug %d bytes)"
+        % (priv.get("mode"), priv.get("forwarded_bytes", 0), priv.get("debug_bytes", 0))
+    )
     print("uptime     %.1f s of audio" % info.get("uptime_s", 0))
     return 0

@@ -12,11 +12,19 @@ def add_arguments(p):
     p.add_argument("--baud", type=int, default=115200)
     p.add_argument("--json", action="store_true", help="one JSON object per event line")
     p.add_argument("--seconds", type=float, help="stop after this many seconds")
-    p.add_argument("--until", metavar="EVENT", action="append", default=[],
-                   help="stop after an event of this kind (e.g. command); repeatable")
-    p.add_argument("--count", type=int, metavar="N",
-                   help="stop after N events matching --until (default 1)")
-    p.add_argument("--levels", action="store_true", help="ask the board for a level event per second")
+    p.add_argument(
+        "--until",
+        metavar="EVENT",
+        action="append",
+        default=[],
+        help="stop after an event of this kind (e.g. command); repeatable",
+    )
+    p.add_argument(
+        "--count", type=int, metavar="N", help="stop after N events matching --until (default 1)"
+    )
+    p.add_argument(
+        "--levels", action="store_true", help="ask the board for a level event per second"
+    )
     p.add_argument("--text", action="store_true", help="also show REPL/boot text lines")
 
 
@@ -29,7 +37,11 @@ def format_event(e):
     if ev == "vad":
         if e.get("active"):
             return "%s  speech   started" % ts
-        return "%s  speech   ended after %.2f s, peak %s dBFS" % (ts, e.get("dur", 0), e.get("peak_dbfs"))
+        return "%s  speech   ended after %.2f s, peak %s dBFS" % (
+            ts,
+            e.get("dur", 0),
+            e.get("peak_dbfs"),
+        )
     if ev == "level":
         bar = "#" * max(0, int((e.get("dbfs", -90) + 90) / 3))
         return "%s  level    %6.1f dBFS %s" % (ts, e.get("dbfs", -90), bar)
@@ -37,7 +49,12 @@ def format_event(e):
         m = e.get("models")
         names = [x.get("name") for x in m.get("models", [])] if isinstance(m, dict) else m
         return "%s  boot     hushword %s on %s; privacy %s; models: %s" % (
-            ts, e.get("version"), e.get("board"), e.get("mode"), ", ".join(names or []) or "none")
+            ts,
+            e.get("version"),
+            e.get("board"),
+            e.get("mode"),
+            ", ".join(names or []) or "none",
+        )
     if ev == "notice":
         return "%s  notice   %s" % (ts, e.get("msg", ""))
     if ev == "error":

@@ -51,7 +51,9 @@ class LED:
     def _set(self, on):
         if on != self._on:
             self._on = on
-            sys.stdout.buffer.write(b'@hw {"ev": "led", "on": ' + (b"true" if on else b"false") + b"}\r\n")
+            sys.stdout.buffer.write(
+                b'@hw {"ev": "led", "on": ' + (b"true" if on else b"false") + b"}\r\n"
+            )
 
 
 class Button:
