@@ -1,0 +1,53 @@
+"""`hushword eval` end to end on a quick-trained model: metrics, JSON, card and DET PNG."""
+
+import importlib.util
+import json
+import shutil
+
+import pytest
+
+from host_tools import cli
+
+pytestmark = [
+    pytest.mark.skipif(
+        importlib.util.find_spec("torch") is None,
+        reason="torch not installed (pip install -e .[train])",
+    ),
+    pytest.mark.skipif(
+        not (shutil.which("espeak-ng") and shutil.which("sox")),
+        reason="TTS engines not installed (make train-deps)",
+    ),
+]
+
+
+def test_eval_writes_cards_and_json(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    models = tmp_path / "models"
+    assert (
+        cli.main(["train", "--word", "alexa", "--quick", "--out", str(models), "--jobs", "1"]) == 0
+    )
+    capsys.readouterr()
+    out = tmp_path / "cards"
+    rc = cli.main(
+        [
+            "eval",
+            "--json",
+            "--models",
+            str(models),
+            "--out",
+            str(out),
+            "--minutes",
+            "0.3",
+            "--positives",
+            "6",
+        ]
+    )
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    (r,) = summary["models"]
+    assert r["model"] == "alexa" and r["positives"] == 6
+    assert 0.0 <= r["frr"] <= 1.0 and r["fa_per_hour"] >= 0.0
+    assert r["det_matches_reference"]
+    assert "microwakeword" in r or importlib.util.find_spec("pymicro_wakeword") is None
+    assert (out / "alexa.md").read_text().startswith("# Model card: `alexa`")
+    assert (out / "alexa_det.png").read_bytes()[:4] == b"\x89PNG"
