@@ -35,7 +35,7 @@ def add_arguments(parser):
     parser.add_argument("--out", default="docs/models", help="where model cards and DET curves go")
     parser.add_argument("--seed", type=int, default=1234, help="held-out audio seed")
     parser.add_argument(
-        "--minutes", type=float, default=30.0, help="minutes of negative audio (default: 30)"
+        "--minutes", type=float, default=60.0, help="minutes of negative audio (default: 60)"
     )
     parser.add_argument(
         "--positives", type=int, default=300, help="held-out phrases per wake word"

@@ -8,9 +8,9 @@ import numpy as np
 
 W, H = 480, 360
 MARGIN = 40
-# DET axes: false accepts/hour on a log scale, FRR 0..50 %.
+# DET axes: false accepts/hour on a log scale, FRR 0..100 %.
 FA_LO, FA_HI = 0.1, 100.0
-FRR_HI = 0.5
+FRR_HI = 1.0
 COLORS = {"hushword": (200, 40, 40), "microwakeword": (40, 90, 200)}
 
 
@@ -62,7 +62,7 @@ def det_png(path, curves, points):
         x, _ = _xy(np.array([fa]), np.array([0.0]))
         shade = (170, 170, 170) if fa in (0.1, 1, 10, 100) else (225, 225, 225)
         _line(img, x[0], MARGIN, x[0], H - MARGIN, shade)
-    for frr in np.arange(0, FRR_HI + 1e-9, 0.05):
+    for frr in np.arange(0, FRR_HI + 1e-9, 0.05):  # light every 5 %, dark every 10 %
         _, y = _xy(np.array([1.0]), np.array([frr]))
         shade = (170, 170, 170) if round(frr * 100) % 10 == 0 else (225, 225, 225)
         _line(img, MARGIN, y[0], W - MARGIN, y[0], shade)
@@ -164,9 +164,10 @@ def write_card(out_dir, r, man, summary):
             "",
             "![DET curve](%s)" % png,
             "",
-            "DET curve: x = false accepts per hour (log scale; grid at 0.1, 1, 10, 100), "
-            "y = FRR (0-50 %%, grid every 10 %%). Red: hushword; blue: microWakeWord; squares: "
-            "shipped cutoffs.",
+            "DET curve: x = false accepts per hour (log scale, 0.1 to 100; grid lines at "
+            "0.1, 1, 10, 100; zero false accepts is drawn at 0.1), y = FRR (0-100 %, dark "
+            "grid lines every 10 %). Red: hushword; blue: microWakeWord; squares: shipped "
+            "cutoffs.",
         ]
     else:
         lines += [

@@ -110,7 +110,22 @@ def voice_name(v):
 
 
 def _to_int16(path, warp=1.0):
-    cmd = ["sox", "-q", path, "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed", "-t", "raw"]
+    cmd = [
+        "sox",
+        "-V1",
+        "-q",
+        path,
+        "-r",
+        str(RATE),
+        "-c",
+        "1",
+        "-b",
+        "16",
+        "-e",
+        "signed",
+        "-t",
+        "raw",
+    ]
     cmd += ["-"]
     if abs(warp - 1.0) > 1e-3:
         # Resampling speed change moves formants and pitch together: a larger or smaller
@@ -162,7 +177,7 @@ def synth(voice, text, speed=1.0, pitch=0.5, cache_dir=None, warp=1.0):
             # festival has no pitch knob: shift with sox instead (cents).
             shifted = os.path.join(tmp, "p.wav")
             cents = int(round((pitch - 0.5) * 600))
-            subprocess.run(["sox", "-q", wav, shifted, "pitch", str(cents)], check=True)
+            subprocess.run(["sox", "-V1", "-q", wav, shifted, "pitch", str(cents)], check=True)
             wav = shifted
         x = _to_int16(wav, warp)
     x = trim(x)
