@@ -57,6 +57,16 @@ def wake_metrics(probs, y):
     return frr, cutoff
 
 
+def wake_selection_error(probs, y):
+    """Epoch selection: mean FRR at the cutoffs just above the 1st..4th highest negative.
+    One stray negative moves the shipped cutoff a lot; this average barely moves with it."""
+    pos, pos_score, neg_score = wake_scores(probs, y)
+    if not pos.any():
+        return 1.0
+    top = np.sort(neg_score)[::-1][:4] + 1e-4
+    return float(np.mean([np.mean(pos_score[pos] < t) for t in top]))
+
+
 def command_metrics(probs, y, labels, cutoff=None):
     """(error, cutoff, accuracy, unknown accepted) with the detector's rule: a command fires
     when its smoothed probability exceeds the cutoff; the first one to fire counts."""
@@ -185,8 +195,9 @@ def train(task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print):
             err, cutoff, acc, unk = command_metrics(probs, yva, recipe.labels)
             info = {"val_accuracy": acc, "val_unknown_accept": unk}
         else:
-            err, cutoff = wake_metrics(probs, yva)
-            info = {"val_frr": err}
+            frr, cutoff = wake_metrics(probs, yva)
+            err = wake_selection_error(probs, yva)
+            info = {"val_frr": frr, "val_frr_top4": err}
         state["train_s"] += time.time() - te
         rec = dict(epoch=epoch + 1, loss=total / steps_per_epoch, cutoff=cutoff, qat=model.quant)
         rec.update(info)
