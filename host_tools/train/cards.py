@@ -82,6 +82,13 @@ def det_png(path, curves, points):
     write_png(path, img)
 
 
+def _cutoffs(c):
+    if isinstance(c, dict):
+        vals = sorted(set(c.values()))
+        return "%g" % vals[0] if len(vals) == 1 else ", ".join("%s %g" % kv for kv in c.items())
+    return "%g" % c
+
+
 def _pct(v):
     return "%.1f %%" % (100 * v)
 
@@ -99,7 +106,7 @@ def write_card(out_dir, r, man, summary):
         "| size | %d bytes flash, %d bytes arena, %d MACs per 20 ms frame |"
         % (man.get("flash_bytes", 0), man.get("arena_bytes", 0), man.get("macs_per_frame", 0)),
         "| detector | mean of %d frames >= cutoff %s, refractory %.1f s |"
-        % (man["sliding_window"], man["probability_cutoff"], man["refractory_s"]),
+        % (man["sliding_window"], _cutoffs(man["probability_cutoff"]), man["refractory_s"]),
         "| training data | %s |" % man.get("trained_on", "?"),
         "| training | %s examples (3 s each), data %s s, training %s s, best epoch %s |"
         % (
