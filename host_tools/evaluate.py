@@ -305,6 +305,7 @@ def run(args):
         os.makedirs(args.out, exist_ok=True)
         for r, (name, man) in zip(results, models):
             cards.write_card(args.out, r, man, summary)
+        cards.write_index(args.out, summary)
         with open(os.path.join(args.out, "eval.json"), "w") as f:
             json.dump(summary, f, indent=1)
     if args.json:

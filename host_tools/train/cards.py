@@ -214,3 +214,37 @@ def write_card(out_dir, r, man, summary):
     ]
     with open(os.path.join(out_dir, name + ".md"), "w") as f:
         f.write("\n".join(lines))
+
+
+def write_index(out_dir, summary):
+    """docs/models/README.md: one table of every model's held-out numbers."""
+    lines = [
+        "# Shipped models",
+        "",
+        "Measured by `hushword eval` (seed %d) on held-out synthetic voices; %.2f hours of "
+        "held-out negative audio. Details, DET curves and limits in each model's card."
+        % (summary["seed"], summary["negative_hours"]),
+        "",
+        "| model | result | microWakeWord on the same audio |",
+        "|---|---|---|",
+    ]
+    for r in summary["models"]:
+        if r["kind"] == "wake":
+            res = "FRR %s at %.2f false accepts/hour" % (_pct(r["frr"]), r["fa_per_hour"])
+            m = r.get("microwakeword")
+            mww = "FRR %s at %.2f FA/h" % (_pct(m["frr"]), m["fa_per_hour"]) if m else "-"
+        else:
+            res = "accuracy %s, unknown phrases accepted %s" % (
+                _pct(r["accuracy"]),
+                _pct(r["unknown_accepted"]),
+            )
+            mww = "-"
+        lines.append("| [`%s`](%s.md) | %s | %s |" % (r["model"], r["model"], res, mww))
+    lines += [
+        "",
+        "Retrain with `make model` (or `hushword train --word NAME` / `--commands`), evaluate "
+        "with `make eval`.",
+        "",
+    ]
+    with open(os.path.join(out_dir, "README.md"), "w") as f:
+        f.write("\n".join(lines))
