@@ -306,8 +306,10 @@ def run(args):
         for r, (name, man) in zip(results, models):
             cards.write_card(args.out, r, man, summary)
         cards.write_index(args.out, summary)
-        with open(os.path.join(args.out, "eval.json"), "w") as f:
-            json.dump(summary, f, indent=1)
+    # Full results (DET points, confusion) for scripts; the cards carry the summary.
+    os.makedirs(heldout.CACHE, exist_ok=True)
+    with open(os.path.join(heldout.CACHE, "eval.json"), "w") as f:
+        json.dump(summary, f, indent=1)
     if args.json:
         print(json.dumps(summary))
     else:
