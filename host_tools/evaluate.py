@@ -233,7 +233,7 @@ def evaluate_commands(name, man, bin_path, neg, neg_hours, args, log):
     stream, meta = heldout.phrase_stream(
         heldout.command_texts(args.per_command, 6 * args.per_command),
         args.seed,
-        "cmd2-%d" % args.per_command,
+        "cmd3-%d" % args.per_command,
     )
     t0 = time.time()
     # The command window held open for the whole stream (detect --commands-anytime).
