@@ -16,7 +16,7 @@ WINDOW = 3
 # False accepts per hour the wake cutoff is chosen for on validation audio (target is 0.5).
 TARGET_FA_PER_HOUR = 0.25
 TARGET_UNKNOWN_ACCEPT = 0.01
-RECIPE = 4  # bump when the training recipe changes, so old checkpoints are not resumed
+RECIPE = 5  # bump when the training recipe changes, so old checkpoints are not resumed
 
 
 def sizes(task, quick):
@@ -153,7 +153,9 @@ def train(task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print):
         log("resuming %s from epoch %d" % (task, state["epoch"]))
 
     weights = torch.ones(recipe.n_out)
-    if task != "commands":
+    if task == "commands":
+        weights[: recipe.n_out - 2] = 2.0  # command frames are few next to unknown/background
+    else:
         weights[1] = 3.0  # hot frames are few; recall them, FA is held by the max-loss below
     rng = np.random.default_rng([seed, 7])
     for epoch in range(state["epoch"], epochs):
