@@ -108,10 +108,11 @@ def write_card(out_dir, r, man, summary):
         "| detector | mean of %d frames >= cutoff %s, refractory %.1f s |"
         % (man["sliding_window"], _cutoffs(man["probability_cutoff"]), man["refractory_s"]),
         "| training data | %s |" % man.get("trained_on", "?"),
-        "| training | %s examples (3 s each), data %s s, training %s s, best epoch %s |"
+        "| training | %s examples (3 s each), data %s, training %s s on 2 shared CPU cores, "
+        "best epoch %s |"
         % (
             tr.get("examples", "?"),
-            tr.get("data_seconds", "?"),
+            "from cache" if tr.get("data_seconds", 99) < 5 else "%s s" % tr.get("data_seconds"),
             tr.get("train_seconds", "?"),
             tr.get("best_epoch", "?"),
         ),
