@@ -16,7 +16,10 @@ WINDOW = 3
 # False accepts per hour the wake cutoff is chosen for on validation audio (target is 0.5).
 TARGET_FA_PER_HOUR = 0.25
 TARGET_UNKNOWN_ACCEPT = 0.01
-RECIPE = 5  # bump when the training recipe changes, so old checkpoints are not resumed
+RECIPE = 5
+COMMAND_CUTOFFS = np.concatenate(
+    [np.linspace(0.3, 0.98, 35), [0.985, 0.99, 0.993, 0.996]]
+)  # bump when the training recipe changes, so old checkpoints are not resumed
 
 
 def sizes(task, quick):
@@ -77,7 +80,7 @@ def command_metrics(probs, y, labels, cutoff=None):
     is_cmd = target >= 0
     mask = np.arange(y.shape[1])[None, :] >= (first_lab[:, None] - 3)
     best = None
-    for c in [cutoff] if cutoff is not None else np.linspace(0.3, 0.98, 35):
+    for c in [cutoff] if cutoff is not None else COMMAND_CUTOFFS:
         fired = s.max(axis=2) > c
         fired_cmd = np.where(is_cmd[:, None], fired & mask, fired)
         any_fire = fired_cmd.any(axis=1)
