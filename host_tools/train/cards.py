@@ -69,7 +69,7 @@ def det_png(path, curves, points):
     _line(img, MARGIN, H - MARGIN, W - MARGIN, H - MARGIN, (0, 0, 0), 2)
     _line(img, MARGIN, MARGIN, MARGIN, H - MARGIN, (0, 0, 0), 2)
     for name, pts in curves.items():
-        pts = sorted(pts)
+        # In cutoff order: FRR only grows with the cutoff, so the trace never doubles back.
         if not pts:
             continue
         x, y = _xy(np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
