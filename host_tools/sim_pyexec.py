@@ -74,8 +74,9 @@ def _exec(src, kind, fname="<stdin>"):
     try:
         code = compile(src, fname, kind)
         exec(code, _globals)
-    except SystemExit:
-        return False
+    except SystemExit:  # sys.exit() / machine.soft_reset(): a soft reset, as on the board
+        _state(b"R")
+        _soft_reboot(False)
     except BaseException as e:  # KeyboardInterrupt included: back to the prompt
         _print_exc(e)
     finally:
@@ -192,13 +193,17 @@ def _exec_raw(src):
         return
     err = None
     _state(b"E")
+    reset = False
     try:
         exec(code, _globals)
     except SystemExit:
-        pass
+        reset = True
     except BaseException as e:
         err = e
     _state(b"R")
+    if reset:
+        _w(b"\x04\x04")
+        _soft_reboot(True)
     _w(b"\x04")
     if err is not None:
         _print_exc(err)

@@ -6,6 +6,8 @@ sends audio itself: only the gate holds a path to a transport with audio in hand
 
 import array
 import gc
+import json
+import os
 import sys
 
 from hushword import VERSION, protocol
@@ -45,9 +47,13 @@ class App:
             "button": self._cmd_button,
             "levels": self._cmd_levels,
             "wifi": self._cmd_wifi,
+            "wake_word": self._cmd_wake_word,
         }
-        self._load_gate(config_path)
+        self.models_dir = models_dir
+        self._reset_after_reply = False
+        # Models first: their large weight blocks need the heap while it is still whole.
         self._load_pipeline(models_dir)
+        self._load_gate(config_path)
 
     # --- set-up: every failure leaves a safe, listening board -------------------------------
 
@@ -68,7 +74,7 @@ class App:
             self.link.event("notice", msg="no keyword pipeline in this build; voice activity only")
             return
         try:
-            p = Pipeline(models_dir=models_dir)
+            p = Pipeline(models_dir=models_dir, wake_words=(wake_word(),))
         except Exception as e:
             self._error("model", e)
             return
@@ -97,9 +103,26 @@ class App:
 
     def run(self, max_hops=None):
         self.boot_event()
+        errors = 0
         while max_hops is None or self.n_hops < max_hops:
-            if not self.step():
-                break
+            try:
+                if not self.step():
+                    break
+            except MemoryError as e:
+                errors = self._survive(errors, "memory", e)
+            except Exception as e:  # a bug in one stage must not stop the board listening
+                errors = self._survive(errors, "internal", e)
+
+    def _survive(self, errors, code, exc):
+        gc.collect()
+        if errors < 20:  # say so, but never flood the link with the same failure
+            self._error(code, exc)
+        if self.gate is not None:
+            try:
+                self.gate.fail_closed()  # whatever was open closes; nothing leaves
+            except Exception:
+                pass
+        return errors + 1
 
     def step(self):
         """One hop: read the mic, listen, let the gate see the audio, serve the serial link."""
@@ -179,6 +202,10 @@ class App:
             self._reply(rid, False, error="%s: %s" % (type(e).__name__, e), code="internal")
             return
         self._reply(rid, True, **(fields or {}))
+        if self._reset_after_reply:
+            import machine
+
+            machine.soft_reset()
 
     def _reply(self, rid, ok, **fields):
         if rid is not None:
@@ -216,6 +243,24 @@ class App:
         self.levels = on
         return {"levels": on}
 
+    def _cmd_wake_word(self, obj):
+        """Show or choose the wake word. A new choice is saved, then the board soft-resets so
+        the models load into a fresh heap (a large weight block needs a contiguous run)."""
+        name = obj.get("name")
+        if name is None or name == wake_word():
+            return {"wake_word": wake_word(), "models": self._models()}
+        if not isinstance(name, str) or "/" in name or not name:
+            raise ValueError("'name' must be a model name, e.g. hey_jarvis")
+        try:
+            os.stat("%s/%s.bin" % (self.models_dir, name))
+        except OSError:
+            raise ValueError("no model %s in %s (deploy it first)" % (name, self.models_dir))
+        from hushword.config import write_atomic
+
+        write_atomic(WAKE_PATH, json.dumps({"wake_word": name}))
+        self._reset_after_reply = True
+        return {"wake_word": name, "rebooting": True}
+
     def _cmd_wifi(self, obj):
         net = getattr(self.board, "net", None)
         if net is None or not hasattr(net, "start"):
@@ -237,6 +282,22 @@ class App:
         if self.gate is None:
             return {"mode": "never", "forwarded_bytes": 0, "debug_bytes": 0, "gate": "absent"}
         return self.gate.status()
+
+
+WAKE_PATH = "wake.json"
+DEFAULT_WAKE_WORD = "hey_jarvis"
+
+
+def wake_word():
+    """The owner's chosen wake word (wake.json), else the default."""
+    try:
+        with open(WAKE_PATH) as f:
+            name = json.load(f)["wake_word"]
+        if isinstance(name, str) and name:
+            return name
+    except Exception:
+        pass
+    return DEFAULT_WAKE_WORD
 
 
 _ERR_HELP = {

@@ -32,7 +32,9 @@ RATE = const(16000)
 WIDTH = const(2)
 CHANNELS = const(1)
 
-_BUF = const(16384)  # about 0.5 s of audio-chunks at 16 kHz mono
+RX_BYTES = 256
+BUF_BYTES = 8192  # about 0.25 s of audio-chunks at 16 kHz mono: rides out Wi-Fi hiccups
+_BUF = BUF_BYTES
 _CONTROL_ROOM = const(512)  # kept free for audio-stop so a session always ends cleanly
 CONNECT_TIMEOUT_MS = 1500
 
@@ -72,11 +74,13 @@ class WyomingClient:
     call is a no-op that reports nothing sent.
     """
 
-    def __init__(self, net, host, port, now_ms, chunk_bytes=640):
-        self._buf = bytearray(_BUF)
+    def __init__(self, net, host, port, now_ms, chunk_bytes=640, buf=None, rx=None):
+        # The caller may lend long-lived buffers: a session then allocates (almost) nothing,
+        # so it can start even when the heap is fragmented.
+        self._buf = buf if buf is not None else bytearray(_BUF)
         self._mv = memoryview(self._buf)
         self._n = 0
-        self._rx = bytearray(1024)
+        self._rx = rx if rx is not None else bytearray(RX_BYTES)
         self.dropped = 0
         self.sent = 0
         self.error = None
@@ -103,7 +107,7 @@ class WyomingClient:
 
     def _put(self, data, reserve):
         n = self._n
-        if n + len(data) > _BUF - reserve:
+        if n + len(data) > len(self._buf) - reserve:
             return False
         self._mv[n : n + len(data)] = data
         self._n = n + len(data)
@@ -124,7 +128,7 @@ class WyomingClient:
             head = encode_event(
                 "audio-chunk", {"rate": RATE, "width": WIDTH, "channels": CHANNELS}, len(pcm)
             )
-        if self._n + len(head) + len(pcm) > _BUF - _CONTROL_ROOM:
+        if self._n + len(head) + len(pcm) > len(self._buf) - _CONTROL_ROOM:
             self.dropped += 1
             return 0
         self._put(head, 0)

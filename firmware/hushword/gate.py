@@ -105,6 +105,10 @@ class Gate:
         self._frame[0] = 0xA5
         self._frame[1] = 0x5A
         self._adpcm = adpcm.State()
+        # Forwarding buffers live as long as the gate: allocated at boot, while the heap is
+        # still whole, never per session.
+        self._fwd_buf = bytearray(forward.BUF_BYTES)
+        self._fwd_rx = bytearray(forward.RX_BYTES)
         self._btn_prev = False
         self.suppressed_wakes = 0
         self._led_on = None
@@ -189,7 +193,9 @@ class Gate:
         now = self._clock()
         host = self._cfg["host"]
         port = self._cfg["port"]
-        c = forward.WyomingClient(net, host, port, now, 2 * HOP_SAMPLES)
+        c = forward.WyomingClient(
+            net, host, port, now, 2 * HOP_SAMPLES, buf=self._fwd_buf, rx=self._fwd_rx
+        )
         if c.state == forward.FAILED:
             self._link.event(
                 "gate", state="refused", transport=T_WYOMING, reason="unreachable",
@@ -389,6 +395,13 @@ class Gate:
             self._debug_until = None
             self._link.event("privacy", debug="revoked", by=by)
         self._close_stream("revoked")
+
+    def fail_closed(self):
+        """After an unexpected failure elsewhere in the app: end every open session at once.
+        The mode itself stays as the owner set it."""
+        if self._fwd is not None:
+            self._finish_fwd("error")
+        self._close_stream("error")
 
     def _close_stream(self, reason):
         if self._stream_kind is None:

@@ -13,6 +13,7 @@ Memory: a model's manifest is read at load and dropped; a model keeps its networ
 its detector, its labels and a few numbers for ``info()``.
 """
 
+import json
 import os
 
 from hushword import frontend
@@ -39,12 +40,35 @@ class _Model:
         )
 
 
+def _size(path):
+    try:
+        return os.stat(path)[6]
+    except OSError:
+        return 0
+
+
+def _kind(manifest_path):
+    try:
+        with open(manifest_path) as f:
+            return json.load(f).get("kind")
+    except Exception:
+        return None  # let the loader report the problem
+
+
 class Pipeline:
     HOP = HOP
 
     def __init__(
-        self, models_dir="models", commands_anytime=False, command_window_s=3.0, use_viper=True
+        self,
+        models_dir="models",
+        commands_anytime=False,
+        command_window_s=3.0,
+        use_viper=True,
+        wake_words=None,
     ):
+        # wake_words: names of the wake models to load (None = all). A board without PSRAM
+        # holds one wake word next to the command model.
+        self.wake_words = wake_words
         self.errors = []
         self.wake = []
         self.command = []
@@ -65,10 +89,17 @@ class Pipeline:
         except OSError:
             self.errors.append(f"models directory {models_dir} not found")
             return
+        # Biggest first: its large weight block finds a contiguous run before small objects
+        # fragment the heap (and again after a reload frees the old models).
+        names = [n for n in names if n.endswith(".bin")]
+        names.sort(key=lambda n: -_size(models_dir + "/" + n))
         for fn in names:
             if not fn.endswith(".bin"):
                 continue
             base = models_dir + "/" + fn[:-4]
+            if self.wake_words is not None and fn[:-4] not in self.wake_words:
+                if _kind(base + ".json") == "wake":
+                    continue
             try:
                 net, manifest = load(base + ".bin", base + ".json", use_viper=use_viper)
                 m = _Model(manifest.get("name", fn[:-4]), net, manifest)
@@ -79,7 +110,11 @@ class Pipeline:
             except Exception as e:  # a bad manifest value must not stop the device
                 self.errors.append(f"{base}.bin: {e}")
                 continue
+            m.file = fn
             (self.wake if m.kind == "wake" else self.command).append(m)
+        # Run (and report) in file-name order, as the host reference does.
+        self.wake.sort(key=lambda m: m.file)
+        self.command.sort(key=lambda m: m.file)
 
     def reset(self):
         self.fe.reset()

@@ -9,6 +9,7 @@ def test_info_reports_firmware_board_memory_and_privacy(board):
     assert info["ok"] and info["version"]
     assert info["mem_free"] > 0
     assert info["privacy"]["mode"] in ("never", "after_wake")
+    assert not info["models"].get("errors")  # the wake word and command models both fit
 
 
 def test_garbage_gets_error_events_and_the_board_keeps_listening(board):
@@ -50,3 +51,24 @@ def test_wifi_command(board, on_sim):
     else:
         assert reply["ok"] is True and "connected" in reply
         assert "password" not in reply
+
+
+def test_choose_the_wake_word(board, on_sim):
+    if not on_sim:
+        pytest.skip("reboots the board; run by hand on hardware")
+    now = board.command("wake_word", timeout=20)
+    assert now["ok"] and now["wake_word"]
+    bad = board.command("wake_word", name="no_such_word")
+    assert bad["ok"] is False and "no model" in bad["error"]
+    target = "alexa" if now["wake_word"] != "alexa" else "hey_jarvis"
+    other = board.command("wake_word", name=target, timeout=30)
+    if not other["ok"]:
+        pytest.skip("the board has no %s model" % target)
+    assert other["rebooting"]
+    boot = board.event("boot", timeout=30)  # saved, then a soft reset loads it
+    assert target in [m["name"] for m in boot["models"]["models"]]
+    assert not boot["models"].get("errors")
+    back = board.command("wake_word", name=now["wake_word"], timeout=30)
+    assert back["ok"]
+    boot = board.event("boot", timeout=30)
+    assert now["wake_word"] in [m["name"] for m in boot["models"]["models"]]

@@ -576,3 +576,18 @@ def test_only_release_hands_audio_to_a_transport():
             if rel == "hushword/gate.py" and name == "write" and not in_release:
                 offenders.append((rel, where, name))
     assert offenders == []
+
+
+def test_fail_closed_ends_every_session():
+    g, link, board, clock = make()
+    assert g.command({"cmd": "privacy", "action": "allow_debug", "seconds": 30})
+    g.command({"cmd": "stream", "codec": "pcm16", "seconds": 10})
+    run(g, clock, 3)
+    sent = len(link.wire)
+    assert sent > 0
+    g.fail_closed()
+    assert len(link.wire) - sent == 12  # only the empty end-of-stream frame
+    sent = len(link.wire)
+    run(g, clock, 20)
+    assert len(link.wire) == sent  # nothing more leaves after the failure
+    assert g.status()["streaming"] is False

@@ -42,6 +42,7 @@ def test_sim_board_detections_equal_the_reference(tmp_path):
     install_firmware(fs)
     shutil.rmtree(fs / "models", ignore_errors=True)
     shutil.copytree(models, fs / "models")
+    (fs / "wake.json").write_text('{"wake_word": "wake"}')  # the owner's choice of wake model
     proc, port = start_sim(fs, [wav], lead_in=LEAD_IN, fresh=False)
     got = []
     try:

@@ -1,0 +1,91 @@
+"""The app loop keeps listening whatever a stage does (runs under CPython and MicroPython)."""
+
+import os
+
+from hushword import app
+
+CFG = "_test_app_config.json"
+
+
+class Mic:
+    def __init__(self, hops):
+        self.hops = hops
+
+    def readinto(self, buf):
+        if not self.hops:
+            return 0  # the board is switched off: the loop ends
+        self.hops -= 1
+        mv = memoryview(buf)
+        for i in range(len(mv)):
+            mv[i] = 0
+        return len(mv)
+
+
+class LED:
+    def on(self):
+        pass
+
+    def off(self):
+        pass
+
+
+class Board:
+    name = "test"
+
+    def __init__(self, hops):
+        self.mic = Mic(hops)
+        self.led = LED()
+        self.button = None
+        self.net = None
+
+
+class Link:
+    def __init__(self):
+        self.events = []
+        self.wire = bytearray()
+
+    def event(self, ev, **fields):
+        fields["ev"] = ev
+        self.events.append(fields)
+
+    def write(self, data):
+        self.wire += bytes(data)
+
+    def poll(self):
+        return ()
+
+
+class Broken:
+    HOP = app.HOP
+
+    def __init__(self):
+        self.calls = 0
+
+    def process(self, samples):
+        self.calls += 1
+        if self.calls in (3, 4):
+            raise ValueError("stage bug")
+        return None
+
+
+def _cleanup():
+    for p in (CFG, CFG + ".tmp"):
+        try:
+            os.remove(p)
+        except OSError:
+            pass
+
+
+def test_a_failing_stage_costs_an_error_event_not_the_loop():
+    _cleanup()
+    try:
+        link = Link()
+        a = app.App(Board(10), link=link, models_dir="_no_models_here", config_path=CFG)
+        a.pipeline = Broken()
+        a.run()
+        assert a.n_hops == 10  # every hop after the failures was still processed
+        errors = [e for e in link.events if e["ev"] == "error" and e["code"] == "internal"]
+        assert len(errors) == 2 and "stage bug" in errors[0]["msg"]
+        assert link.wire == b""  # and nothing left the board meanwhile
+    finally:
+        _cleanup()
