@@ -16,7 +16,7 @@ WINDOW = 3
 # False accepts per hour the wake cutoff is chosen for on validation audio (target is 0.5).
 TARGET_FA_PER_HOUR = 0.25
 TARGET_UNKNOWN_ACCEPT = 0.01
-RECIPE = 5
+RECIPE = 6
 COMMAND_CUTOFFS = np.concatenate(
     [np.linspace(0.3, 0.98, 35), [0.985, 0.99, 0.993, 0.996]]
 )  # bump when the training recipe changes, so old checkpoints are not resumed
@@ -102,6 +102,15 @@ def _torch():
     return torch
 
 
+def _mel_shift(xb, shifts):
+    """Shift each example's mel bands by shifts[i] (-1, 0, +1); the edge band is repeated."""
+    torch = _torch()
+    up = torch.cat([xb[..., :1], xb[..., :-1]], dim=-1)  # band k takes band k-1: formants up
+    down = torch.cat([xb[..., 1:], xb[..., -1:]], dim=-1)
+    s = torch.from_numpy(np.asarray(shifts)).view(-1, 1, 1)
+    return torch.where(s > 0, up, torch.where(s < 0, down, xb))
+
+
 def predict(model, x, batch=256):
     torch = _torch()
     out = []
@@ -174,6 +183,10 @@ def train(task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print):
             yb = torch.from_numpy(ytr[idx].astype(np.int64))
             # Feature-level jitter: shift the whole log-mel a little (mic gain drift).
             xb = xb + torch.from_numpy(rng.integers(-3, 4, (len(idx), 1, 1)).astype(np.float32))
+            # Speaker size: half the examples shift the log-mel by one band up or down (a
+            # 9-13 % formant scale at 1-3 kHz, as between a shorter and a taller speaker), so
+            # that the model does not key on where the training voices put their formants.
+            xb = _mel_shift(xb, rng.integers(-1, 2, len(idx)) * (rng.random(len(idx)) < 0.5))
             # Frequency masking: a few mel bands set to the noise floor, so that no single
             # band (one engine's formant habit) carries the decision.
             band_mask = torch.from_numpy(rng.random((len(idx), 1, xb.shape[-1])) < 0.06)
