@@ -272,14 +272,11 @@ def _local(models_dir, hops):
 def _on_port(port, baud, models_dir, hops, soft_reset=False):
     """Copy the models to the board, run the bench script in its raw REPL, clean up."""
     from mpremote.transport import TransportError, TransportExecError
-    from mpremote.transport_serial import SerialTransport
 
+    from host_tools.deploy import connect
+
+    t = connect(port, baud, soft_reset=soft_reset)
     try:
-        t = SerialTransport(port, baudrate=baud)
-    except Exception as e:
-        raise HushwordError("cannot open %s: %s" % (port, e)) from None
-    try:
-        t.enter_raw_repl(soft_reset=soft_reset)
         if not t.fs_exists(DEVICE_DIR):
             t.fs_mkdir(DEVICE_DIR)
         copied = []

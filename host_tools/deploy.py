@@ -28,7 +28,8 @@ def add_arguments(p):
     p.add_argument("--no-reboot", action="store_true", help="don't soft-reboot afterwards")
 
 
-def _connect(port, baud):
+def connect(port, baud=115200, soft_reset=False):
+    """mpremote's serial transport in the raw REPL, or a one-line HushwordError."""
     try:
         from mpremote.transport_serial import SerialTransport, TransportError
     except ImportError:
@@ -41,7 +42,7 @@ def _connect(port, baud):
     except TransportError as e:
         raise HushwordError("cannot open %s: %s" % (port, e)) from None
     try:
-        t.enter_raw_repl(soft_reset=False)
+        t.enter_raw_repl(soft_reset=soft_reset)
     except TransportError as e:
         t.close()
         raise HushwordError("no MicroPython REPL on %s (%s)" % (port, e)) from None
@@ -68,7 +69,7 @@ def deploy(port, board=None, baud=115200, force=False, reboot=True, quiet=False)
 
     from host_tools import boards, image
 
-    t = _connect(port, baud)
+    t = connect(port, baud)
     try:
         name = board or _remote_board(t) or "sim"
         try:

@@ -15,7 +15,6 @@ would open /dev/ttyUSB0. It plays the parts of the hardware around the chip:
 """
 
 import errno
-import fcntl
 import os
 import selectors
 import shutil
@@ -197,18 +196,12 @@ class Pacer:
         self.tokens -= n
         return n
 
-    def wait_hint(self):
-        return 0.002 if self.rate else None
-
 
 class Sim:
-    def __init__(
-        self, fs, sources=(), fifo=None, speed=1.0, baud=0, heap=None, quiet=False, lead_in=0.0
-    ):
+    def __init__(self, fs, sources=(), fifo=None, speed=1.0, baud=0, heap=None, lead_in=0.0):
         self.fs = Path(fs)
         self.baud = baud
         self.heap = heap
-        self.quiet = quiet
         self.master, self.slave = os.openpty()
         tty.setraw(self.slave)  # the host's end starts raw: no echo of our output back to us
         attrs = termios.tcgetattr(self.slave)
@@ -592,8 +585,3 @@ def _run_download_mode(args, fs):
         os.close(master)
         os.close(slave)
     return 0
-
-
-def _set_nonblock(fd):
-    fl = fcntl.fcntl(fd, fcntl.F_GETFL)
-    fcntl.fcntl(fd, fcntl.F_SETFL, fl | os.O_NONBLOCK)

@@ -281,8 +281,7 @@ def main():
     mode = os.getenv("HUSHWORD_SIM_MODE") or "friendly"
     _run_file("boot.py")
     if mode == "friendly":
-        if not _run_file("main.py"):
-            pass
+        _run_file("main.py")
     banner = True
     while True:
         try:

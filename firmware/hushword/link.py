@@ -33,8 +33,8 @@ class Link:
 
     def poll(self):
         """Return the (obj, error_code) results of complete command lines received so far."""
-        if self._closed:
-            return ()
+        if self._closed or not self._poll.poll(0):
+            return ()  # the common case, every hop: nothing allocated
         data = bytearray()
         while len(data) < MAX_IN_PER_POLL:
             ready = self._poll.poll(0)

@@ -94,12 +94,14 @@ class Recipe:
 ENGINE_P = {"espeak": 0.55, "flite": 0.45, "festival": 0.15}
 
 
-def pick_voice(rng, voices):
+def pick_voice(rng, voices, weights=None):
+    """An engine by `weights` (default ENGINE_P), then one of its voices uniformly."""
+    weights = weights or ENGINE_P
     by = {}
     for v in voices:
         by.setdefault(v[0], []).append(v)
-    engines = [e for e in ENGINE_P if e in by]
-    p = np.array([ENGINE_P[e] for e in engines])
+    engines = [e for e in weights if e in by]
+    p = np.array([weights[e] for e in engines])
     e = engines[int(rng.choice(len(engines), p=p / p.sum()))]
     return by[e][int(rng.integers(0, len(by[e])))]
 

@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 
-from host_tools.train import augment, corpus, tts
+from host_tools.train import augment, corpus, dataset, tts
 
 RATE = tts.RATE
 CACHE = os.path.join(".cache", "hushword", "eval")
@@ -24,18 +24,8 @@ def _rng(seed, *names):
     return np.random.default_rng([seed, zlib.crc32(repr(("heldout",) + names).encode())])
 
 
-def _pick_voice(rng, voices):
-    by = {}
-    for v in voices:
-        by.setdefault(v[0], []).append(v)
-    engines = [e for e in ENGINE_P if e in by]
-    p = np.array([ENGINE_P[e] for e in engines])
-    e = engines[int(rng.choice(len(engines), p=p / p.sum()))]
-    return by[e][int(rng.integers(0, len(by[e])))]
-
-
 def _say(rng, voices, text, cache):
-    v = _pick_voice(rng, voices)
+    v = dataset.pick_voice(rng, voices, ENGINE_P)
     x = tts.synth(v, text, float(rng.uniform(0.8, 1.3)), float(rng.uniform(0, 1)), cache)
     return x.astype(np.float32), tts.voice_name(v)
 
