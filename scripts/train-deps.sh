@@ -2,9 +2,11 @@
 # Debian packages for `hushword train`: the local TTS engines that synthesise training speech,
 # and sox to resample and shape it. Runs as root (CI containers) or via sudo.
 set -e
-PKGS="espeak-ng flite festival sox"
+PKGS="espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts sox"
 if command -v espeak-ng >/dev/null && command -v flite >/dev/null \
-    && command -v text2wave >/dev/null && command -v sox >/dev/null; then
+    && command -v text2wave >/dev/null && command -v sox >/dev/null \
+    && [ -d /usr/share/festival/voices/english/ked_diphone ] \
+    && [ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ]; then
     exit 0
 fi
 if [ "$(id -u)" = 0 ]; then

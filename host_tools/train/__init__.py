@@ -35,7 +35,12 @@ def add_arguments(parser):
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny data set, one epoch")
-    parser.add_argument("--epochs", type=int, help="number of epochs (default: per model)")
+    parser.add_argument("--epochs", type=int, help="number of epochs (default: 30)")
+    parser.add_argument(
+        "--examples",
+        type=int,
+        help="training examples, 3 s each (default: 48000; ~30-70 ms each to make on one core)",
+    )
     parser.add_argument(
         "--jobs", type=int, default=2, help="processes that synthesise data (default: 2)"
     )
@@ -60,6 +65,7 @@ def run(args):
         seed=args.seed,
         quick=args.quick,
         epochs=args.epochs,
+        examples=args.examples,
         jobs=args.jobs,
         log=lambda m: print(m, file=sys.stderr),
     )

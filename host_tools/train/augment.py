@@ -85,3 +85,42 @@ def level(rng, x, lo_db=-20.0, hi_db=6.0, ref=3000.0):
     """Scale to a random level around a normal talking RMS (ref), -20..+6 dB."""
     g = 10 ** (rng.uniform(lo_db, hi_db) / 20.0)
     return x * (ref * g / rms(x))
+
+
+def tilted_noise(rng, n, lo=-1.0, hi=2.5):
+    """Noise whose power falls as f**-a for a random a in [lo, hi]: every colour between
+    blue-ish and beyond brown, not only the three named ones."""
+    spec = np.fft.rfft(rng.standard_normal(n).astype(np.float32))
+    f = np.arange(len(spec), dtype=np.float32)
+    f[0] = 1.0
+    x = np.fft.irfft(spec / f ** (rng.uniform(lo, hi) / 2.0), n).astype(np.float32)
+    return x / (np.sqrt(np.mean(x * x)) + 1e-9)
+
+
+def train_background(rng, n):
+    """Training backgrounds: those of `background` plus noise of any spectral tilt, sometimes
+    two of them layered. (Held-out audio keeps to `background`, so it stays reproducible.)"""
+    r = rng.random()
+    if r < 0.3:
+        x = tilted_noise(rng, n)
+    else:
+        x = background(rng, n)
+    if rng.random() < 0.2:
+        x = x + float(rng.uniform(0.2, 1.0)) * background(rng, n)
+        x = x / (np.sqrt(np.mean(x * x)) + 1e-9)
+    return x
+
+
+def eq(rng, x, max_db=8.0):
+    """A random smooth frequency response (a few cosines over log frequency, up to +-max_db):
+    another microphone, loudspeaker or synthesiser's colour on the same speech."""
+    size = 1 << (len(x) - 1).bit_length()
+    spec = np.fft.rfft(x, size)
+    f = np.linspace(0.0, 1.0, len(spec), dtype=np.float32)
+    lf = np.log2(1.0 + 63.0 * f) / 6.0  # 0..1, roughly octaves
+    db = np.zeros_like(lf)
+    for k in range(1, 4):
+        db += rng.uniform(-1, 1) * np.cos(np.pi * k * lf + rng.uniform(0, 2 * np.pi))
+    db *= max_db / max(1.0, float(np.abs(db).max()))
+    y = np.fft.irfft(spec * 10 ** (db / 20.0), size)[: len(x)].astype(np.float32)
+    return y * (rms(x) / rms(y))

@@ -78,8 +78,11 @@ class Recipe:
                 return corpus.sentence(rng, 1, 4)
             return pool[int(rng.integers(0, len(pool)))]
         if kind == "unknown":
-            if rng.random() < 0.7:
+            r = rng.random()
+            if r < 0.4:
                 return corpus.UNKNOWN_PHRASES[int(rng.integers(0, len(corpus.UNKNOWN_PHRASES)))]
+            if r < 0.8:  # generated near-commands: the list above is only a sample of them
+                return corpus.command_confusable(rng)
             pool = corpus.SPELLINGS["hey_jarvis"] + corpus.SPELLINGS["alexa"]
             return (
                 pool[int(rng.integers(0, len(pool)))]
@@ -91,7 +94,7 @@ class Recipe:
 
 # Training draws the engine first: flite has a handful of voices and espeak-ng hundreds, and
 # a model that hears mostly one engine learns the engine, not the word.
-ENGINE_P = {"espeak": 0.55, "flite": 0.45, "festival": 0.15}
+ENGINE_P = {"espeak": 0.5, "flite": 0.35, "festival": 0.25}
 
 
 def pick_voice(rng, voices, weights=None):
@@ -108,10 +111,13 @@ def pick_voice(rng, voices, weights=None):
 
 def _voice_speech(rng, voices, text, cache):
     v = pick_voice(rng, voices)
-    speed = float(rng.uniform(0.75, 1.35))
+    speed = float(rng.uniform(0.7, 1.4))
     pitch = float(rng.uniform(0.0, 1.0))
-    warp = float(rng.uniform(0.85, 1.15)) if rng.random() < 0.5 else 1.0
-    return tts.synth(v, text, speed, pitch, cache, warp).astype(np.float32)
+    warp = float(rng.uniform(0.82, 1.18)) if rng.random() < 0.6 else 1.0
+    x = tts.synth(v, text, speed, pitch, cache, warp).astype(np.float32)
+    # Half the clips through a random frequency response: what a voice sounds like depends on
+    # the synthesiser, the loudspeaker and the microphone, and the word must not.
+    return augment.eq(rng, x) if rng.random() < 0.5 else x
 
 
 def make_example(task, split, seed, index, voices, cache=TTS_CACHE):
@@ -125,7 +131,7 @@ def make_example(task, split, seed, index, voices, cache=TTS_CACHE):
     neg = recipe.labels.index("background") if task == "commands" else 0
     speech_label = recipe.labels.index("unknown") if task == "commands" else 0
     labels = np.full(SEG_FRAMES, neg, np.int8)
-    bg = augment.background(rng, n)
+    bg = augment.train_background(rng, n)
     snr = float(rng.uniform(0, 25)) if rng.random() < 0.85 else 40.0
     speech = np.zeros(n, np.float32)
 
@@ -202,7 +208,7 @@ def with_history(rng, x, off):
     if r < 0.5:
         return augment.to_int16(x)
     n = int(rng.uniform(0.5, 4.0) * tts.RATE) // HOP * HOP
-    ctx = augment.background(rng, n)
+    ctx = augment.train_background(rng, n)
     gain = augment.rms(x[:off]) * 10 ** (rng.uniform(-30.0, 6.0) / 20.0)
     return augment.to_int16(np.concatenate([ctx * gain, x[off:]]))
 
@@ -239,7 +245,7 @@ def build(task, split, seed, count, voices, cache_root, jobs=2):
     Built in chunks that are saved as they finish, so an interrupted build resumes.
     """
     key = hashlib.sha1(
-        repr((task, split, seed, count, [tts.voice_name(v) for v in voices], 5)).encode()
+        repr((task, split, seed, count, [tts.voice_name(v) for v in voices], 6)).encode()
     ).hexdigest()[:12]
     out = os.path.join(cache_root, "%s-%s-%s.npz" % (task, split, key))
     if os.path.exists(out):

@@ -44,6 +44,18 @@ def _write(model, recipe, task, calib, out_base, cutoff, extra):
     )
 
 
+def _training_voices():
+    """What the training pool holds, e.g. "espeak-ng (372 voices), flite (4), festival (2)"."""
+    from host_tools.train import tts
+
+    counts = {}
+    for engine, _, _ in tts.voice_pools()["train"]:
+        counts[engine] = counts.get(engine, 0) + 1
+    names = {"espeak": "espeak-ng"}
+    parts = ["%s (%d)" % (names.get(e, e), n) for e, n in counts.items()]
+    return "voices of the training pool: " + ", ".join(parts)
+
+
 def export_model(model, recipe, task, out_dir, xtr, best, state, seed, data_s, log, val):
     rng = np.random.default_rng([seed, 11])
     # Calibration: features of a few hundred training examples, positives and negatives alike.
@@ -51,8 +63,7 @@ def export_model(model, recipe, task, out_dir, xtr, best, state, seed, data_s, l
     calib = xtr[np.sort(pick)].reshape(-1, xtr.shape[-1])
     out_base = os.path.join(out_dir, task)
     extra = {
-        "trained_on": "synthetic speech: espeak-ng and flite voices (training pool), seed %d"
-        % seed,
+        "trained_on": "synthetic speech: %s, seed %d" % (_training_voices(), seed),
         "channels": int(model.channels),
     }
     _write(model, recipe, task, calib, out_base, float(best["cutoff"]), extra)

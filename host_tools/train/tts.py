@@ -36,10 +36,13 @@ ESPEAK_TEST_VOICES = {"en-gb-x-gbcwmd", "en-us-nyc"}
 ESPEAK_VAL_VOICES = {"en-029"}
 FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]
 FLITE_TEST_VOICES = {"rms"}
-FESTIVAL_VOICES = ["kal_diphone"]
-# festival's only voice shares its speaker with flite's kal, so it tests the engine, not the
-# speaker: keep it for testing.
+# festival voices (Debian festvox-kallpc16k, festvox-kdlpc16k, festvox-us-slt-hts): kal shares
+# its speaker with flite's kal, so it tests the engine, not the speaker, and is kept for
+# testing; ked (another diphone speaker) and slt's HTS voice (another synthesis method for a
+# speaker flite also has) widen what training hears.
+FESTIVAL_VOICES = ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"]
 FESTIVAL_TEST_VOICES = {"kal_diphone"}
+FESTIVAL_VOICE_DIRS = ("/usr/share/festival/voices", "/usr/lib/festival/voices")
 # Variants that only whisper or buzz are kept, they are what a noisy room makes of a voice.
 _DROP_VARIANTS = {"Demonic", "UniRobot", "anikaRobot", "klatt6", "fast"}
 
@@ -50,6 +53,16 @@ def cache_dir():
 
 def have(cmd):
     return shutil.which(cmd) is not None
+
+
+def festival_has(voice):
+    """Whether festival's voice `voice` is installed (voices live in <dir>/<language>/<voice>)."""
+    for root in FESTIVAL_VOICE_DIRS:
+        if os.path.isdir(root):
+            for lang in os.listdir(root):
+                if os.path.isdir(os.path.join(root, lang, voice)):
+                    return True
+    return False
 
 
 def require_engines():
@@ -99,6 +112,8 @@ def voice_pools():
             pools["test" if voice in FLITE_TEST_VOICES else "train"].append(("flite", voice, ""))
     if have("text2wave"):
         for voice in FESTIVAL_VOICES:
+            if not festival_has(voice):
+                continue
             split = "test" if voice in FESTIVAL_TEST_VOICES else "train"
             pools[split].append(("festival", voice, ""))
     return pools

@@ -77,3 +77,35 @@ def test_confusables_never_contain_the_word():
     for word, conf in corpus.CONFUSABLES.items():
         spoken = " %s " % word.replace("_", " ")
         assert all(spoken not in " %s " % c.lower().strip(".,!?") for c in conf)
+
+
+def test_unknown_phrases_never_say_a_command():
+    # A streaming detector is right to fire on "stop" in "stop by later": such a phrase
+    # labelled unknown teaches the model to doubt the command itself.
+    assert corpus.says_command("turn the lights on") and corpus.says_command("Stop!")
+    assert not corpus.says_command("lights are off")
+    assert not [p for p in corpus.UNKNOWN_PHRASES if corpus.says_command(p)]
+    assert not [p for p in corpus.HELDOUT_UNKNOWN if corpus.says_command(p)]
+    rng = np.random.default_rng(0)
+    made = [corpus.command_confusable(rng) for _ in range(500)]
+    assert not [p for p in made if corpus.says_command(p)]
+    assert len(set(made)) > 300  # varied, not a fixed list
+    # ...and they stay close to commands: most share a word with one.
+    cmd_words = {w for c in corpus.COMMANDS for w in c.split()}
+    assert np.mean([bool(cmd_words & set(p.split())) for p in made]) > 0.8
+
+
+def test_training_colour_and_noise_augmentation():
+    rng = np.random.default_rng(1)
+    x = augment.colored_noise(rng, 16000, "white")
+    y = augment.eq(rng, x)
+    assert y.shape == x.shape and y.dtype == np.float32
+    assert abs(augment.rms(y) - augment.rms(x)) < 1e-3  # colour changes, level does not
+    spec_x, spec_y = np.abs(np.fft.rfft(x)), np.abs(np.fft.rfft(y))
+    bands = [slice(i, i + 500) for i in range(100, 8000, 500)]
+    gains = [20 * np.log10(spec_y[b].mean() / spec_x[b].mean()) for b in bands]
+    assert max(gains) - min(gains) > 1.0 and max(np.abs(gains)) < 8.5
+    for seed in range(5):
+        b = augment.train_background(np.random.default_rng(seed), 8000)
+        # unit RMS, or near-silence (0.02), as `background` makes them
+        assert b.shape == (8000,) and 0.01 < augment.rms(b) < 1.05
