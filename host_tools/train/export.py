@@ -45,12 +45,12 @@ def _write(model, recipe, task, calib, out_base, cutoff, extra):
 
 
 def _training_voices():
-    """What the training pool holds, e.g. "espeak-ng (372 voices), flite (4), festival (2)"."""
+    """Voices per engine in the training pool, e.g. "... espeak-ng (375), flite (4), ..."."""
+    from collections import Counter
+
     from host_tools.train import tts
 
-    counts = {}
-    for engine, _, _ in tts.voice_pools()["train"]:
-        counts[engine] = counts.get(engine, 0) + 1
+    counts = Counter(engine for engine, _, _ in tts.voice_pools()["train"])
     names = {"espeak": "espeak-ng"}
     parts = ["%s (%d)" % (names.get(e, e), n) for e, n in counts.items()]
     return "voices of the training pool: " + ", ".join(parts)
