@@ -25,6 +25,10 @@ IGNORE = -1
 # Frames after the end of a phrase during which the model should fire. Before that the phrase
 # is incomplete (ignored), after it the detector's refractory time covers repeats (ignored).
 HOT_BEFORE, HOT_AFTER = 1, 10
+# Commands: the inside of a phrase up to INSIDE_MARGIN frames before its hot zone is labelled
+# "unknown", so that "lights o-" does not fire lights_on before "lights off" is finished (the
+# first command to fire is the one a user gets); the last few frames before it are ignored.
+INSIDE_MARGIN = 4
 TTS_CACHE = os.path.join(".cache", "hushword", "tts")
 
 
@@ -157,6 +161,8 @@ def make_example(task, split, seed, index, voices, cache=TTS_CACHE):
         labels[first:] = IGNORE
         if kind == "target" or task == "commands":
             labels[hot] = lab
+            if task == "commands" and kind == "target":
+                labels[first : max(first, hot.start - INSIDE_MARGIN)] = speech_label
         else:
             labels[first:] = 0
         talk_first = rng.random() < (0.45 if task == "commands" else 0.25) and start > 12000
@@ -239,13 +245,20 @@ class Progress:
         sys.stderr.flush()
 
 
+def _phrases(task):
+    """What the examples of `task` may say, so that a changed phrase list is a new dataset."""
+    return (corpus.CONFUSABLES.get(task), corpus.UNKNOWN_PHRASES if task == "commands" else None)
+
+
 def build(task, split, seed, count, voices, cache_root, jobs=2):
     """Features and labels for `count` examples, cached as one .npz per (task, split, seed).
 
     Built in chunks that are saved as they finish, so an interrupted build resumes.
     """
     key = hashlib.sha1(
-        repr((task, split, seed, count, [tts.voice_name(v) for v in voices], 6)).encode()
+        repr(
+            (task, split, seed, count, [tts.voice_name(v) for v in voices], 7, _phrases(task))
+        ).encode()
     ).hexdigest()[:12]
     out = os.path.join(cache_root, "%s-%s-%s.npz" % (task, split, key))
     if os.path.exists(out):

@@ -69,6 +69,21 @@ def phrase_stream(texts_labels, seed, name, cache=tts.cache_dir()):
     return x, meta
 
 
+# Sound-alikes in the long negative audio, fixed here so that the held-out audio stays the
+# same when the training lists change (in this order: the audio depends on it).
+NEGATIVE_SOUNDALIKES = (
+    "hey travis", "hey jared", "hey marcus", "hey jarvie", "hey service", "a jar of peas",
+    "hey harvest", "hey garvey", "say jarvis", "hey davis", "hey jackson", "pay charges",
+    "hey jar", "hey there", "hey", "hey james", "hey mavis", "jarvis cocker", "hey purpose",
+    "they carve it", "hey darling", "hey jeeves", "hey nervous", "hey chavez", "hey artist",
+    "hey jess", "hey charlie", "hey office", "hey larvae", "jar vase", "alexis", "a lexus",
+    "election", "alex", "alexander", "a lecture", "electric", "relax a", "lexa", "alaska",
+    "alexia", "hey alex", "alexandra", "allergic", "elect", "unless a", "a lexicon",
+    "collects a", "selects a", "a legs up", "Alec says", "Alicia", "Alessa", "Electra",
+    "a lens", "Elena", "Alisha", "excellent", "a next",
+)
+
+
 def negative_stream(seed, seconds, cache=tts.cache_dir()):
     """Long negative audio: held-out voices talking (sentences, sound-alikes, commands),
     with stretches of noise, hum and music-like tones between them."""
@@ -76,9 +91,7 @@ def negative_stream(seed, seconds, cache=tts.cache_dir()):
     if os.path.exists(path):
         return np.load(path)
     voices = tts.voice_pools()["test"]
-    confusables = sum(corpus.CONFUSABLES.values(), []) + sum(
-        corpus.HELDOUT_CONFUSABLES.values(), []
-    )
+    confusables = list(NEGATIVE_SOUNDALIKES) + sum(corpus.HELDOUT_CONFUSABLES.values(), [])
     parts, total, i = [], 0, 0
     while total < seconds * RATE:
         rng = _rng(seed, "negative", i)

@@ -55,6 +55,37 @@ def test_positive_examples_have_a_hot_zone_after_the_phrase(tmp_path):
     assert seen > 3
 
 
+@needs_espeak
+def test_command_phrases_are_unknown_until_their_end(tmp_path):
+    voices = tts.voice_pools()["train"]
+    unknown = dataset.Recipe("commands").labels.index("unknown")
+    seen = 0
+    for i in range(40):
+        _, y = dataset.make_example("commands", "train", 0, i, voices, str(tmp_path))
+        hot = np.nonzero((y >= 0) & (y < unknown))[0]
+        inside = np.nonzero(y == unknown)[0]
+        if hot.size and inside.size:
+            seen += 1
+            assert inside.max() == hot[0] - dataset.INSIDE_MARGIN - 1
+            assert (y[inside.max() + 1 : hot[0]] == dataset.IGNORE).all()
+    assert seen > 5
+
+
+def test_command_validation_counts_fires_inside_the_phrase():
+    from host_tools.train import loop
+
+    labels = dataset.Recipe("commands").labels
+    unknown = labels.index("unknown")
+    y = np.full((1, 60), labels.index("background"), np.int64)
+    y[0, 10:20] = unknown
+    y[0, 24:34] = labels.index("lights_off")
+    probs = np.full((1, 60, len(labels)), 0.01)
+    probs[0, 24:34, labels.index("lights_off")] = 0.95
+    assert loop.command_metrics(probs, y, labels, cutoff=0.5)[2] == 1.0
+    probs[0, 14:18, labels.index("lights_on")] = 0.95  # "lights o-" fired lights_on first
+    assert loop.command_metrics(probs, y, labels, cutoff=0.5)[2] == 0.0
+
+
 def test_commands_recipe_labels():
     r = dataset.Recipe("commands")
     assert r.labels[-2:] == ["unknown", "background"] and r.n_out == 12
@@ -109,3 +140,25 @@ def test_training_colour_and_noise_augmentation():
         b = augment.train_background(np.random.default_rng(seed), 8000)
         # unit RMS, or near-silence (0.02), as `background` makes them
         assert b.shape == (8000,) and 0.01 < augment.rms(b) < 1.05
+
+
+@pytest.mark.skipif(not shutil.which("text2wave"), reason="festival not installed")
+def test_kept_festival_process_says_what_text2wave_says(tmp_path):
+    import subprocess
+
+    from host_tools.errors import HushwordError
+
+    voice = [v for v in tts.voice_pools()["test"] if v[0] == "festival"][0][1]
+    for i, text in enumerate(["Hey Jarvis.", "turn the volume down"]):
+        txt, a, b = (str(tmp_path / n) for n in ("t.txt", "a%d.wav" % i, "b%d.wav" % i))
+        with open(txt, "w") as f:
+            f.write(text + "\n")
+        stretch = "(Parameter.set 'Duration_Stretch %.3f)" % (1.2 - 0.3 * i)
+        cmd = ["text2wave", "-eval", "(voice_%s)" % voice, "-eval", stretch, "-o", a, txt]
+        subprocess.run(cmd, check=True, capture_output=True)
+        tts._festival().say(voice, text, 1.2 - 0.3 * i, b)
+        assert open(a, "rb").read() == open(b, "rb").read()
+    with pytest.raises(HushwordError, match="voice_no_such_voice"):
+        tts._festival().say("no_such_voice", "hello", 1.0, str(tmp_path / "c.wav"))
+    tts._festival().say(voice, "hello", 1.0, str(tmp_path / "d.wav"))  # a new process
+    assert (tmp_path / "d.wav").stat().st_size > 1000
