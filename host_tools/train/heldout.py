@@ -47,7 +47,9 @@ def phrase_stream(texts_labels, seed, name, cache=tts.cache_dir()):
 
     Returns (int16 samples, [(label, start_s, end_s, voice)]) where end_s is the end of speech.
     """
-    path = os.path.join(CACHE, name + ".npz")
+    # Each phrase's audio depends on (seed, name, its index) only; the file on all of them.
+    key = zlib.crc32(repr((seed, texts_labels)).encode())
+    path = os.path.join(CACHE, "%s-%08x.npz" % (name, key))
     if os.path.exists(path):
         d = np.load(path, allow_pickle=True)
         return d["x"], list(d["meta"])
