@@ -40,8 +40,9 @@ COMMAND_SPELLINGS = {
 }
 
 # Sound-alikes the detector must reject: the expensive false accepts. None of them is the
-# wake word said slightly differently ("say jarvis", "hey jarvie" and "alexia" were: at 0 dB
-# SNR they are the wake word, and labelled negative they taught the model to doubt it).
+# wake word said slightly differently ("hey jarvie" and "alexia" were: in noise they are the
+# wake word, and labelled negative they taught the model to doubt it). "say jarvis" stays:
+# without it a model learns to take it for "hey jarvis".
 CONFUSABLES = {
     "hey_jarvis": [
         "hey travis",
@@ -51,6 +52,7 @@ CONFUSABLES = {
         "a jar of peas",
         "hey harvest",
         "hey garvey",
+        "say jarvis",
         "hey davis",
         "hey jackson",
         "pay charges",
