@@ -62,6 +62,8 @@ class App:
             from hushword import config, gate
         except ImportError:
             return  # no gate in this build: no path for audio to leave at all
+        gc.collect()  # model loading leaves garbage; the gate's buffers want whole blocks
+        gc.collect()  # model loading leaves garbage; the gate's buffers want whole blocks
         try:
             self.gate = gate.Gate(config.Store(config_path), self.link, self.board)
         except Exception as e:  # fail closed: without a gate no audio can leave

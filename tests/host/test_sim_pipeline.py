@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from host_tools import modelfile as mf
+from host_tools import paths
 from host_tools import reference as ref
 from host_tools import wavio
 from host_tools.demo import start_sim
@@ -68,3 +69,17 @@ def test_sim_board_detections_equal_the_reference(tmp_path):
     assert len({e["score"] for e in want}) > 3  # varied scores: a real bit-exactness check
     key = lambda e: (e["ev"], e["label"], e["t"], e["score"])  # noqa: E731
     assert [key(e) for e in got] == [key(e) for e in want]
+
+
+def test_shipped_firmware_boots_whole_on_the_sim_heap(tmp_path):
+    """The board's heap (boards/sim/board.json) holds both shipped models and the privacy
+    gate with its forwarding buffers (without the gate, info says it is absent)."""
+    proc, port = start_sim(tmp_path / "fs", [paths.ROOT / "assets" / "demo.wav"])
+    try:
+        with Device(port) as dev:
+            info = dev.command("info", timeout=15)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert len(info["models"]["models"]) == 2
+    assert info["privacy"]["mode"] == "never" and "gate" not in info["privacy"]
