@@ -51,7 +51,14 @@ class App:
         }
         self.models_dir = models_dir
         self._reset_after_reply = False
-        # Models first: their large weight blocks need the heap while it is still whole.
+        # The gate's code is compiled first (its garbage is then collected), the models come
+        # next (their large weight blocks need the heap while it is still whole), the gate's
+        # buffers last.
+        try:
+            from hushword import gate  # noqa: F401
+        except Exception:  # no gate in this build, or no room: _load_gate says which
+            pass
+        gc.collect()
         self._load_pipeline(models_dir)
         self._load_gate(config_path)
 
