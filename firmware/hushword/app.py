@@ -69,7 +69,9 @@ class App:
             from hushword import config, gate
         except ImportError:
             return  # no gate in this build: no path for audio to leave at all
-        gc.collect()  # model loading leaves garbage; the gate's buffers want whole blocks
+        except Exception as e:  # no room to compile it: fail closed, keep listening
+            self._error("gate", e)
+            return
         gc.collect()  # model loading leaves garbage; the gate's buffers want whole blocks
         try:
             self.gate = gate.Gate(config.Store(config_path), self.link, self.board)
