@@ -1,5 +1,7 @@
 """What the synthetic voices say: target phrases, confusable phrases and ordinary speech."""
 
+import re
+
 import numpy as np
 
 COMMANDS = [
@@ -38,6 +40,31 @@ COMMAND_SPELLINGS = {
     ],
     "cancel": ["cancel", "cancel.", "Cancel!", "cancel that"],
 }
+
+# Accents: espeak-ng's English voices differ little in how they say a word, real speakers do.
+# A share of the espeak-ng positives is said from phonemes (espeak-ng's own transcription of
+# the phrase, changed by these rules, each applied or not at random): dropped h, r after the
+# vowel or not, other vowel qualities. They are common features of English accents, not of one
+# voice; none turns the wake word into one of its sound-alikes (no rule adds a consonant).
+ACCENT_RULES = (
+    (r"(^| )h(?=['a-zA-Z@])", (r"\1h", r"\1")),  # h-dropping: "'ey jarvis"
+    (r"A@(?!r)", ("A@", "A@r", "A:", "a:")),  # the START vowel, with and without r
+    (r"eI", ("eI", "e:", "EI")),  # the FACE vowel: diphthong or monophthong
+    (r"(?<![eaoOE',A])I(?!@)", ("I", "i", "@")),  # unstressed KIT: "jarvis", "jarvus"
+    (r"@(?= |$)", ("@", "a#", "V", "A:")),  # a final schwa: "alexa", "alexah", "alexuh"
+    (r"(^| )a#", (r"\1a#", r"\1@", r"\1E")),  # a first unstressed vowel: "alexa", "elexa"
+)
+
+
+def accent_variant(rng, phonemes):
+    """`phonemes` (espeak-ng notation) with each accent rule applied at random, as espeak-ng
+    phoneme input ("[[...]]")."""
+    out = phonemes
+    for pattern, choices in ACCENT_RULES:
+        if rng.random() < 0.5:
+            out = re.sub(pattern, choices[int(rng.integers(0, len(choices)))], out)
+    return "[[" + out + "]]"
+
 
 # Sound-alikes the detector must reject: the expensive false accepts. None of them is the
 # wake word said slightly differently ("hey jarvie" and "alexia" were: in noise they are the

@@ -113,11 +113,19 @@ def pick_voice(rng, voices, weights=None):
     return by[e][int(rng.integers(0, len(by[e])))]
 
 
-def _voice_speech(rng, voices, text, cache):
+# Share of espeak-ng positives of a wake word said with accent rules (corpus.ACCENT_RULES).
+ACCENT_P = 0.4
+
+
+def _voice_speech(rng, voices, text, cache, accent=None):
+    """One clip of `text` in a random voice; `accent`: the plain phrase, when the clip may be
+    said with accent rules (espeak-ng voices only: they read phonemes)."""
     v = pick_voice(rng, voices)
     speed = float(rng.uniform(0.7, 1.4))
     pitch = float(rng.uniform(0.0, 1.0))
     warp = float(rng.uniform(0.82, 1.18)) if rng.random() < 0.6 else 1.0
+    if accent and v[0] == "espeak" and rng.random() < ACCENT_P:
+        text = corpus.accent_variant(rng, tts.espeak_phonemes(accent))
     x = tts.synth(v, text, speed, pitch, cache, warp).astype(np.float32)
     # Half the clips through a random frequency response: what a voice sounds like depends on
     # the synthesiser, the loudspeaker and the microphone, and the word must not.
@@ -144,7 +152,8 @@ def make_example(task, split, seed, index, voices, cache=TTS_CACHE):
             text, lab = recipe.target_text(rng)
         else:
             text, lab = recipe.negative_text(rng, kind), speech_label
-        clip = _voice_speech(rng, voices, text, cache)
+        accent = recipe.spellings[0] if kind == "target" and task != "commands" else None
+        clip = _voice_speech(rng, voices, text, cache, accent)
         if rng.random() < 0.4:
             clip = augment.reverb(rng, clip)
         # tts.trim keeps 1600 samples of padding after the last loud sample.
@@ -247,7 +256,12 @@ class Progress:
 
 def _phrases(task):
     """What the examples of `task` may say, so that a changed phrase list is a new dataset."""
-    return (corpus.CONFUSABLES.get(task), corpus.UNKNOWN_PHRASES if task == "commands" else None)
+    return (
+        corpus.CONFUSABLES.get(task),
+        corpus.UNKNOWN_PHRASES if task == "commands" else None,
+        corpus.ACCENT_RULES,
+        ACCENT_P,
+    )
 
 
 def build(task, split, seed, count, voices, cache_root, jobs=2):
@@ -257,7 +271,7 @@ def build(task, split, seed, count, voices, cache_root, jobs=2):
     """
     key = hashlib.sha1(
         repr(
-            (task, split, seed, count, [tts.voice_name(v) for v in voices], 7, _phrases(task))
+            (task, split, seed, count, [tts.voice_name(v) for v in voices], 8, _phrases(task))
         ).encode()
     ).hexdigest()[:12]
     out = os.path.join(cache_root, "%s-%s-%s.npz" % (task, split, key))

@@ -16,7 +16,7 @@ WINDOW = 3
 # False accepts per hour the wake cutoff is chosen for on validation audio (target is 0.5).
 TARGET_FA_PER_HOUR = 0.25
 TARGET_UNKNOWN_ACCEPT = 0.01
-RECIPE = 8  # bump when the training recipe changes, so old checkpoints are not resumed
+RECIPE = 9  # bump when the training recipe changes, so old checkpoints are not resumed
 COMMAND_CUTOFFS = np.concatenate([np.linspace(0.3, 0.98, 35), [0.985, 0.99, 0.993, 0.996]])
 
 

@@ -119,14 +119,32 @@ def voice_pools():
     return pools
 
 
+_PHONEMES = {}
+
+
+def espeak_phonemes(text, voice="en-us"):
+    """espeak-ng's phoneme transcription of `text` (its own notation, as "[[...]]" input
+    takes it)."""
+    if (text, voice) not in _PHONEMES:
+        r = subprocess.run(
+            ["espeak-ng", "-q", "-x", "-v", voice, text], capture_output=True, text=True
+        )
+        if r.returncode != 0:
+            raise HushwordError("espeak-ng failed: %s" % r.stderr.strip()[:200])
+        _PHONEMES[text, voice] = " ".join(r.stdout.split())
+    return _PHONEMES[text, voice]
+
+
 def voice_name(v):
     engine, voice, variant = v
     return "%s:%s%s" % (engine, voice, ("+" + variant) if variant else "")
 
 
 def _to_int16(path, warp=1.0):
+    # -R: sox seeds its dither with a fixed number, so the same clip comes out the same.
     cmd = [
         "sox",
+        "-R",
         "-V1",
         "-q",
         path,
@@ -189,7 +207,7 @@ def synth(voice, text, speed=1.0, pitch=0.5, cache_dir=None, warp=1.0):
             # festival has no pitch knob: shift with sox instead (cents).
             shifted = os.path.join(tmp, "p.wav")
             cents = int(round((pitch - 0.5) * 600))
-            subprocess.run(["sox", "-V1", "-q", wav, shifted, "pitch", str(cents)], check=True)
+            subprocess.run(["sox", "-R", "-V1", "-q", wav, shifted, "pitch", str(cents)], check=True)
             wav = shifted
         x = _to_int16(wav, warp)
     x = trim(x)

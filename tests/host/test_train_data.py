@@ -126,6 +126,29 @@ def test_unknown_phrases_never_say_a_command():
     assert np.mean([bool(cmd_words & set(p.split())) for p in made]) > 0.8
 
 
+@needs_espeak
+def test_accent_variants_say_the_word_with_other_vowels_and_no_new_consonants(tmp_path):
+    import re
+
+    plain = tts.espeak_phonemes("hey jarvis")
+    assert plain == "h'eI dZ'A@vIs"
+    # Said from its own transcription, the phrase is the same speech as said from text.
+    v = ("espeak", "en-us", "")
+    a = tts.synth(v, "hey jarvis", 1.0, 0.5)
+    assert np.array_equal(a, tts.synth(v, "[[%s]]" % plain, 1.0, 0.5))
+    rng = np.random.default_rng(0)
+    made = {corpus.accent_variant(rng, plain) for _ in range(300)}
+    assert "[['eI dZ'A@vIs]]" in made and "[[h'eI dZ'A@rvIs]]" in made and len(made) > 20
+    vowels = re.compile(r"[aeiouAEIOUV@3:#'r]")
+    for m in made:  # only vowels (and a dropped h, an added r) change
+        assert vowels.sub("", m[2:-2]).replace("h", "") == " dZvs"
+    clip = tts.synth(v, sorted(made)[0], 1.0, 0.5)
+    assert 0.3 * len(a) < len(clip) < 2 * len(a)
+    # Wake word positives use them; command examples and negatives do not.
+    keys = [dataset._phrases(t) for t in ("hey_jarvis", "commands")]
+    assert all(corpus.ACCENT_RULES in k for k in keys)
+
+
 def test_training_colour_and_noise_augmentation():
     rng = np.random.default_rng(1)
     x = augment.colored_noise(rng, 16000, "white")
