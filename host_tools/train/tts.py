@@ -207,7 +207,8 @@ def synth(voice, text, speed=1.0, pitch=0.5, cache_dir=None, warp=1.0):
             # festival has no pitch knob: shift with sox instead (cents).
             shifted = os.path.join(tmp, "p.wav")
             cents = int(round((pitch - 0.5) * 600))
-            subprocess.run(["sox", "-R", "-V1", "-q", wav, shifted, "pitch", str(cents)], check=True)
+            pitch_cmd = ["sox", "-R", "-V1", "-q", wav, shifted, "pitch", str(cents)]
+            subprocess.run(pitch_cmd, check=True)
             wav = shifted
         x = _to_int16(wav, warp)
     x = trim(x)
