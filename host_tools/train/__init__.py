@@ -44,6 +44,12 @@ def add_arguments(parser):
     parser.add_argument(
         "--jobs", type=int, default=2, help="processes that synthesise data (default: 2)"
     )
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="do not train: choose the cutoff of the model already in --out again on the "
+        "validation voices, and rewrite its manifest (the weights stay as they are)",
+    )
 
 
 def task_name(word):
@@ -58,6 +64,16 @@ def run(args):
 
     task = "commands" if args.commands else task_name(args.word)
     out = args.out or (QUICK_OUT if args.quick else str(paths.MODELS))
+
+    def log(message):
+        print(message, file=sys.stderr)
+
+    if args.calibrate:
+        from host_tools.train import export
+
+        export.calibrate(task, out, seed=args.seed, quick=args.quick, jobs=args.jobs, log=log)
+        print(os.path.join(out, task + ".json"))
+        return 0
     os.makedirs(out, exist_ok=True)
     result = loop.train(
         task,
@@ -67,7 +83,7 @@ def run(args):
         epochs=args.epochs,
         examples=args.examples,
         jobs=args.jobs,
-        log=lambda m: print(m, file=sys.stderr),
+        log=log,
     )
     print(result["bin"])
     return 0

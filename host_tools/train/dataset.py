@@ -132,14 +132,25 @@ def _voice_speech(rng, voices, text, cache, accent=None):
     return augment.eq(rng, x) if rng.random() < 0.5 else x
 
 
+def _draw_kind(recipe, rng):
+    kinds = list(recipe.kinds)
+    return kinds[int(rng.choice(len(kinds), p=list(recipe.kinds.values())))]
+
+
+def example_kinds(task, split, seed, count):
+    """What each of the first `count` examples of a split is ("target", "confusable", ...):
+    the first draw of the example's own random stream, so it needs no audio."""
+    recipe = Recipe(task)
+    return np.array([_draw_kind(recipe, _rng(seed, task, split, i)) for i in range(count)])
+
+
 def make_example(task, split, seed, index, voices, cache=TTS_CACHE):
     """One example: (features int8 [SEG_FRAMES, 32], labels int8 [SEG_FRAMES])."""
     recipe = Recipe(task)
     rng = _rng(seed, task, split, index)
     off = PRE_FRAMES * HOP
     n = off + SEG_FRAMES * HOP
-    kinds = list(recipe.kinds)
-    kind = kinds[int(rng.choice(len(kinds), p=list(recipe.kinds.values())))]
+    kind = _draw_kind(recipe, rng)
     neg = recipe.labels.index("background") if task == "commands" else 0
     speech_label = recipe.labels.index("unknown") if task == "commands" else 0
     labels = np.full(SEG_FRAMES, neg, np.int8)

@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 
+from host_tools.errors import HushwordError
 from host_tools.train import loop
 
 REFRACTORY_S = 1.5
@@ -56,6 +57,57 @@ def _training_voices():
     return "voices of the training pool: " + ", ".join(parts)
 
 
+def choose_cutoff(bin_path, task, seed, xva, yva):
+    """The cutoff for the model in `bin_path` on validation examples (seed `seed`), with
+    what the int8 model scores there at that cutoff: {"cutoff": .., "val_..._int8": ..}."""
+    from host_tools.train import dataset
+
+    probs = quantized_probs(bin_path, xva)
+    if task == "commands":
+        err, cutoff, acc, unk = loop.command_metrics(probs, yva, dataset.Recipe(task).labels)
+        q = {"val_accuracy_int8": acc, "val_unknown_accept_int8": unk}
+    else:
+        soundalike = dataset.example_kinds(task, "val", seed, len(xva)) == "confusable"
+        frr, cutoff, alike = loop.wake_metrics(probs, yva, soundalike)
+        q = {"val_frr_int8": frr, "val_soundalike_accept_int8": alike}
+    q["cutoff"] = cutoff
+    return q
+
+
+def calibrate(task, out_dir, seed=0, quick=False, jobs=2, log=print):
+    """Choose the cutoff of the model already in `out_dir` again, on the validation voices
+    (as training does after its last epoch), and rewrite its manifest; the weights stay."""
+    from host_tools import modelfile
+    from host_tools.train import dataset, tts
+
+    base = os.path.join(out_dir, task)
+    manifest_path = base + ".json"
+    if not (os.path.exists(base + ".bin") and os.path.exists(manifest_path)):
+        raise HushwordError("no %s.bin/.json in %s to calibrate" % (task, out_dir))
+    tts.require_engines()
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    data_root = os.path.join(loop.CACHE, "data")
+    os.makedirs(data_root, exist_ok=True)
+    n = loop.sizes(task, quick)["val"]
+    xva, yva = dataset.build(task, "val", seed, n, tts.voice_pools()["val"], data_root, jobs)
+    q = choose_cutoff(base + ".bin", task, seed, xva, yva)
+    old = dict(manifest["probability_cutoff"])
+    labels = [lb for lb in manifest["labels"] if lb not in modelfile.NEVER_FIRE]
+    manifest["probability_cutoff"] = {lb: round(q["cutoff"], 4) for lb in labels}
+    for k, v in q.items():
+        if k != "cutoff":
+            manifest[k] = round(v, 4)
+    tmp = manifest_path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(json.dumps(manifest, indent=1) + "\n")
+    os.replace(tmp, manifest_path)
+    scores = {k: round(v, 4) for k, v in q.items() if k != "cutoff"}
+    was = ", ".join(sorted({"%.4f" % v for v in old.values()}))
+    log("%s: cutoff %s -> %.4f; on validation voices: %s" % (task, was, q["cutoff"], scores))
+    return manifest
+
+
 def export_model(model, recipe, task, out_dir, xtr, best, state, seed, data_s, log, val):
     rng = np.random.default_rng([seed, 11])
     # Calibration: features of a few hundred training examples, positives and negatives alike.
@@ -68,15 +120,7 @@ def export_model(model, recipe, task, out_dir, xtr, best, state, seed, data_s, l
     }
     _write(model, recipe, task, calib, out_base, float(best["cutoff"]), extra)
     # Re-choose the cutoff on what the device will compute.
-    xva, yva = val
-    probs = quantized_probs(out_base + ".bin", xva)
-    if task == "commands":
-        err, cutoff, acc, unk = loop.command_metrics(probs, yva, recipe.labels)
-        q = {"val_accuracy_int8": acc, "val_unknown_accept_int8": unk}
-    else:
-        frr, cutoff = loop.wake_metrics(probs, yva)
-        q = {"val_frr_int8": frr}
-    q["cutoff"] = cutoff
+    q = choose_cutoff(out_base + ".bin", task, seed, *val)
     log("int8 model on validation voices: %s" % json.dumps(q))
     extra.update({k: round(v, 4) for k, v in q.items() if k != "cutoff"})
     extra["training"] = {
@@ -86,7 +130,7 @@ def export_model(model, recipe, task, out_dir, xtr, best, state, seed, data_s, l
         "train_seconds": round(state["train_s"], 1),
         "best_epoch": int(best["epoch"]),
     }
-    manifest = _write(model, recipe, task, calib, out_base, round(cutoff, 4), extra)
+    manifest = _write(model, recipe, task, calib, out_base, round(q["cutoff"], 4), extra)
     # The epoch history stays with the cache, not next to the model the device loads.
     hist = os.path.join(loop.CACHE, "runs", task + ".history.json")
     os.makedirs(os.path.dirname(hist), exist_ok=True)

@@ -86,6 +86,48 @@ def test_command_validation_counts_fires_inside_the_phrase():
     assert loop.command_metrics(probs, y, labels, cutoff=0.5)[2] == 0.0
 
 
+def test_wake_cutoff_holds_sound_alikes_to_their_own_limit():
+    from host_tools.train import loop
+
+    # 300 examples of 3 s: 100 positives, 100 other negatives, 100 sound-alike phrases.
+    n, t = 300, 150
+    y = np.zeros((n, t), np.int64)
+    y[:100, 100:110] = 1
+    probs = np.zeros((n, t, 2))
+    pos_scores = np.linspace(0.2, 1.0, 100)
+    probs[:100, 100:110, 1] = pos_scores[:, None]
+    probs[100:200, 50:60, 1] = 0.4  # ordinary audio: the best of it scores 0.4
+    alike = np.zeros(n, bool)
+    alike[200:] = True
+    probs[200:300, 50:60, 1] = np.linspace(0.0, 0.5, 100)[:, None]
+    probs[200, 50:60, 1] = 0.95  # one sound-alike scores high: within the 1 % allowed
+    frr, cutoff, accepted = loop.wake_metrics(probs, y, alike)
+    assert 0.5 < cutoff < 0.51 and accepted == 0.01
+    assert frr == np.mean(pos_scores < cutoff)
+    probs[201, 50:60, 1] = 0.9  # two of a hundred: the second sets the cutoff
+    assert 0.9 < loop.wake_metrics(probs, y, alike)[1] < 0.91
+    # Counted as audio, the sound-alikes would set it on their own.
+    assert loop.wake_metrics(probs, y)[1] > 0.95
+
+
+def test_example_kinds_are_the_kinds_examples_are_made_of(monkeypatch):
+    kinds = dataset.example_kinds("hey_jarvis", "val", 0, 400)
+    assert set(kinds) == set(dataset.Recipe("hey_jarvis").kinds)
+    said = []
+
+    def speech(rng, voices, text, cache, accent=None):  # no TTS needed: only labels matter
+        said.append(text)
+        return np.zeros(8000, np.float32)
+
+    monkeypatch.setattr(dataset, "_voice_speech", speech)
+    # A sound-alike example says something and has no hot frame; a target example has one.
+    for kind, hot in (("confusable", False), ("target", True)):
+        for i in np.flatnonzero(kinds == kind)[:3]:
+            said.clear()
+            _, y = dataset.make_example("hey_jarvis", "val", 0, int(i), [("espeak", "en", "")])
+            assert (y == 1).any() == hot and said
+
+
 def test_commands_recipe_labels():
     r = dataset.Recipe("commands")
     assert r.labels[-2:] == ["unknown", "background"] and r.n_out == 12

@@ -44,6 +44,12 @@ def test_quick_train_exports_a_loadable_model(tmp_path, monkeypatch, what):
     assert probs.shape == (len(feats), len(man["labels"]))
     # Rerun: everything is cached and the finished checkpoint is reused.
     assert cli.main(["train", *what, "--quick", "--out", str(out), "--jobs", "1"]) == 0
+    # Calibrating again on the same validation voices chooses the cutoff training chose.
+    (out / (name + ".json")).write_text(json.dumps(dict(man, probability_cutoff={"x": 0.1})))
+    assert cli.main(["train", *what, "--quick", "--calibrate", "--out", str(out)]) == 0
+    again = json.loads((out / (name + ".json")).read_text())
+    assert again == man
+    assert cli.main(["train", *what, "--calibrate", "--out", str(tmp_path / "none")]) != 0
 
 
 def test_missing_tts_engines_is_one_clear_line(monkeypatch, capsys):
