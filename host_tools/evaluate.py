@@ -155,9 +155,16 @@ def _cutoff(man, label):
     return float(c[label] if isinstance(c, dict) else c)
 
 
-def evaluate_wake(name, man, bin_path, neg, neg_hours, args, log):
+def _soundalike_accepts(event_times, segments):
     from host_tools.train import heldout
 
+    return int(sum(heldout.segment_of(t, segments) == "soundalike" for t in event_times))
+
+
+def evaluate_wake(name, man, bin_path, neg_info, neg_hours, args, log):
+    from host_tools.train import heldout
+
+    neg, segments, n_alike = neg_info
     frame_s = man["features"]["hop"] / man["features"]["sample_rate"]
     label = [lb for lb in man["labels"] if lb != "negative"][-1]
     li = man["labels"].index(label)
@@ -178,6 +185,7 @@ def evaluate_wake(name, man, bin_path, neg, neg_hours, args, log):
         np.round(events(sp, cutoff_q(cut), frame_s, refr, warm), 3), np.round(ev_p, 3)
     )
     h = hits(ev_p, meta)
+    alike_key = "false_accepts_soundalike"
     res = {
         "model": name,
         "kind": "wake",
@@ -188,6 +196,9 @@ def evaluate_wake(name, man, bin_path, neg, neg_hours, args, log):
         "frr": round(1.0 - float(h.mean()), 4),
         "fa_per_hour": round(len(ev_n) / neg_hours, 3),
         "false_accepts": int(len(ev_n)),
+        # How many of them a sound-alike phrase set off, of how many said.
+        alike_key: _soundalike_accepts(ev_n, segments),
+        "soundalike_phrases": n_alike,
         "det": det(sp, meta, sn, frame_s, refr, neg_hours, warm),
         "det_matches_reference": bool(agree),
         "seconds": round(time.time() - t0, 1),
@@ -196,8 +207,8 @@ def evaluate_wake(name, man, bin_path, neg, neg_hours, args, log):
     eng = np.array([m[3].split(":")[0] for m in meta])
     res["frr_by_engine"] = {e: round(1 - float(h[eng == e].mean()), 4) for e in sorted(set(eng))}
     log(
-        "%s: FRR %.1f %% at %.2f FA/h (cutoff %.3f)"
-        % (name, 100 * res["frr"], res["fa_per_hour"], cut)
+        "%s: FRR %.1f %% at %.2f FA/h (cutoff %.3f; %d of them on the %d sound-alike phrases)"
+        % (name, 100 * res["frr"], res["fa_per_hour"], cut, res[alike_key], n_alike)
     )
     if label in MWW_WORDS and not args.no_microwakeword:
         try:
@@ -215,6 +226,7 @@ def evaluate_wake(name, man, bin_path, neg, neg_hours, args, log):
                 "frr": round(1.0 - float(mh.mean()), 4),
                 "fa_per_hour": round(len(mev_n) / neg_hours, 3),
                 "false_accepts": int(len(mev_n)),
+                "false_accepts_soundalike": _soundalike_accepts(mev_n, segments),
                 "det": det(mp, meta, mn, fs, mrefr, neg_hours, scale=1),
                 "frr_by_engine": {
                     e: round(1 - float(mh[eng == e].mean()), 4) for e in sorted(set(eng))
@@ -289,13 +301,15 @@ def run(args):
 
     seconds = int(args.minutes * 60)
     log("building held-out negative audio (%d s)..." % seconds)
-    neg = heldout.negative_stream(args.seed, seconds)
+    neg, segments = heldout.negative_stream(args.seed, seconds)
     neg_hours = len(neg) / 16000.0 / 3600.0
+    n_alike = sum(1 for *_, what in segments if what == "soundalike")
     results = []
     for name, man in models:
         bin_path = os.path.join(args.models, name + ".bin")
         if man["kind"] == "wake":
-            results.append(evaluate_wake(name, man, bin_path, neg, neg_hours, args, log))
+            neg_info = (neg, segments, n_alike)
+            results.append(evaluate_wake(name, man, bin_path, neg_info, neg_hours, args, log))
         else:
             results.append(evaluate_commands(name, man, bin_path, neg, neg_hours, args, log))
     summary = {"seed": args.seed, "negative_hours": round(neg_hours, 3), "models": results}

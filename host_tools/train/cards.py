@@ -93,6 +93,13 @@ def _pct(v):
     return "%.1f %%" % (100 * v)
 
 
+def _alike(res, wake):
+    """False accepts a sound-alike phrase set off, e.g. "2 (of 140 said)"."""
+    if "false_accepts_soundalike" not in res:
+        return "-"
+    return "%d (of %d said)" % (res["false_accepts_soundalike"], wake["soundalike_phrases"])
+
+
 def write_card(out_dir, r, man, summary):
     name = r["model"]
     lines = ["# Model card: `%s`" % name, ""]
@@ -131,15 +138,16 @@ def write_card(out_dir, r, man, summary):
         curves = {"hushword": [(d["fa_per_hour"], d["frr"]) for d in r["det"]]}
         points = {"hushword": (r["fa_per_hour"], r["frr"])}
         lines += [
-            "| model | FRR | false accepts/hour | cutoff |",
-            "|---|---|---|---|",
-            "| hushword `%s` | %s | %.2f (%d in %.2f h) | %.3f |"
+            "| model | FRR | false accepts/hour | of them on sound-alike phrases | cutoff |",
+            "|---|---|---|---|---|",
+            "| hushword `%s` | %s | %.2f (%d in %.2f h) | %s | %.3f |"
             % (
                 name,
                 _pct(r["frr"]),
                 r["fa_per_hour"],
                 r["false_accepts"],
                 r["negative_hours"],
+                _alike(r, r),
                 r["cutoff"],
             ),
         ]
@@ -148,8 +156,15 @@ def write_card(out_dir, r, man, summary):
             curves["microwakeword"] = [(d["fa_per_hour"], d["frr"]) for d in m["det"]]
             points["microwakeword"] = (m["fa_per_hour"], m["frr"])
             lines.append(
-                "| microWakeWord `%s` (pymicro-wakeword) | %s | %.2f (%d) | %.2f |"
-                % (r["label"], _pct(m["frr"]), m["fa_per_hour"], m["false_accepts"], m["cutoff"])
+                "| microWakeWord `%s` (pymicro-wakeword) | %s | %.2f (%d) | %s | %.2f |"
+                % (
+                    r["label"],
+                    _pct(m["frr"]),
+                    m["fa_per_hour"],
+                    m["false_accepts"],
+                    _alike(m, r),
+                    m["cutoff"],
+                )
             )
         lines += [
             "",

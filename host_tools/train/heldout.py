@@ -88,36 +88,54 @@ NEGATIVE_SOUNDALIKES = (
 
 def negative_stream(seed, seconds, cache=tts.cache_dir()):
     """Long negative audio: held-out voices talking (sentences, sound-alikes, commands),
-    with stretches of noise, hum and music-like tones between them."""
-    path = os.path.join(CACHE, "negative-%d-%d.npy" % (seed, seconds))
+    with stretches of noise, hum and music-like tones between them.
+
+    Returns (int16 samples, [(start_s, end_s, what)]), `what` one of "speech", "soundalike",
+    "command", "noise": which stretch a false accept fell in.
+    """
+    path = os.path.join(CACHE, "negative-%d-%d.npz" % (seed, seconds))
     if os.path.exists(path):
-        return np.load(path)
+        d = np.load(path, allow_pickle=True)
+        return d["x"], [(float(a), float(b), str(w)) for a, b, w in d["segments"]]
     voices = tts.voice_pools()["test"]
     confusables = list(NEGATIVE_SOUNDALIKES) + sum(corpus.HELDOUT_CONFUSABLES.values(), [])
-    parts, total, i = [], 0, 0
+    parts, segments, total, i = [], [], 0, 0
     while total < seconds * RATE:
         rng = _rng(seed, "negative", i)
         i += 1
         r = rng.random()
         if r < 0.12:
+            what = "noise"
             y = augment.background(rng, int(rng.uniform(2, 8) * RATE))
             y = augment.to_int16(augment.level(rng, y, -25.0, 0.0))
         else:
             if r < 0.22:
-                text = confusables[int(rng.integers(0, len(confusables)))]
+                what, text = "soundalike", confusables[int(rng.integers(0, len(confusables)))]
             elif r < 0.27:
+                what = "command"
                 text = corpus.COMMANDS[int(rng.integers(0, len(corpus.COMMANDS)))]
             else:
-                text = corpus.sentence(rng, 3, 14)
+                what, text = "speech", corpus.sentence(rng, 3, 14)
             x, _ = _say(rng, voices, text, cache)
             y = _dress(rng, x, int(rng.uniform(0.05, 0.6) * RATE), int(0.05 * RATE))
         parts.append(y)
+        segments.append((total / RATE, min(total + len(y), seconds * RATE) / RATE, what))
         total += len(y)
     x = np.concatenate(parts)[: seconds * RATE]
     os.makedirs(CACHE, exist_ok=True)
-    np.save(path + ".tmp.npy", x)
-    os.replace(path + ".tmp.npy", path)
-    return x
+    np.savez(path + ".tmp.npz", x=x, segments=np.array(segments, dtype=object))
+    os.replace(path + ".tmp.npz", path)
+    return x, segments
+
+
+def segment_of(t, segments, latency=0.25):
+    """What was playing `latency` seconds before a detection at time `t` (a detector fires
+    just after the end of what set it off)."""
+    t = max(0.0, t - latency)
+    for a, b, what in segments:
+        if a <= t < b:
+            return what
+    return segments[-1][2] if segments else "speech"
 
 
 def wake_texts(word, n):

@@ -61,16 +61,17 @@ def wake_metrics(probs, y, soundalike=None):
     # Just above the (allowed+1)-th highest score of each group; 0.3 if a group is empty.
     audio = np.sort(neg_score[~soundalike])[::-1]
     hours = len(audio) * y.shape[1] * 0.02 / 3600.0
+    alike = np.sort(neg_score[soundalike])[::-1]
     cuts = []
     for scores, allowed in (
         (audio, int(np.floor(TARGET_FA_PER_HOUR * hours))),
-        (np.sort(neg_score[soundalike])[::-1], int(np.floor(TARGET_SOUNDALIKE_ACCEPT * soundalike.sum()))),
+        (alike, int(np.floor(TARGET_SOUNDALIKE_ACCEPT * len(alike)))),
     ):
         cuts.append(float(scores[allowed]) + 1e-4 if allowed < len(scores) else 0.3)
     cutoff = float(np.clip(max(cuts), 0.3, 0.999))
     frr = float(np.mean(pos_score[pos] < cutoff)) if pos.any() else 1.0
-    alike = float(np.mean(neg_score[soundalike] >= cutoff)) if soundalike.any() else 0.0
-    return frr, cutoff, alike
+    accepted = float(np.mean(neg_score[soundalike] >= cutoff)) if soundalike.any() else 0.0
+    return frr, cutoff, accepted
 
 
 def wake_selection_error(probs, y):

@@ -48,6 +48,15 @@ def test_eval_writes_cards_and_json(tmp_path, monkeypatch, capsys):
     assert r["model"] == "alexa" and r["positives"] == 6
     assert 0.0 <= r["frr"] <= 1.0 and r["fa_per_hour"] >= 0.0
     assert r["det_matches_reference"]
+    assert 0 <= r["false_accepts_soundalike"] <= r["false_accepts"]
+    # The negative audio says which stretch is what: back to back, to its very end.
+    from host_tools.train import heldout
+
+    x, segments = heldout.negative_stream(summary["seed"], 18)
+    assert segments[0][0] == 0 and segments[-1][1] == len(x) / 16000
+    assert all(a[1] == b[0] for a, b in zip(segments, segments[1:]))
+    assert r["soundalike_phrases"] == sum(s[2] == "soundalike" for s in segments)
+    assert heldout.segment_of(segments[-1][1] - 0.1, segments, latency=0) == segments[-1][2]
     assert "microwakeword" in r or importlib.util.find_spec("pymicro_wakeword") is None
     assert (out / "alexa.md").read_text().startswith("# Model card: `alexa`")
     assert (out / "alexa_det.png").read_bytes()[:4] == b"\x89PNG"
