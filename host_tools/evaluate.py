@@ -329,10 +329,11 @@ def run(args):
     else:
         for r in results:
             if r["kind"] == "wake":
-                line = "%-12s FRR %5.1f %%  FA/h %6.2f" % (
+                line = "%-12s FRR %5.1f %%  FA/h %6.2f (%d on sound-alikes)" % (
                     r["model"],
                     100 * r["frr"],
                     r["fa_per_hour"],
+                    r["false_accepts_soundalike"],
                 )
                 if "microwakeword" in r:
                     m = r["microwakeword"]
