@@ -6,6 +6,8 @@ import zlib
 
 import numpy as np
 
+from host_tools.train import loop
+
 W, H = 480, 360
 MARGIN = 40
 # DET axes: false accepts/hour on a log scale, FRR 0..100 %.
@@ -123,6 +125,20 @@ def write_card(out_dir, r, man, summary):
             tr.get("train_seconds", "?"),
             tr.get("best_epoch", "?"),
         ),
+    ]
+    if "val_soundalike_accept_int8" in man:
+        lines.append(
+            "| cutoff chosen on validation voices | lowest with at most %.2f false accepts/hour "
+            "of other audio and %s of sound-alike phrases accepted; there: FRR %s, "
+            "sound-alikes accepted %s |"
+            % (
+                loop.TARGET_FA_PER_HOUR,
+                _pct(loop.TARGET_SOUNDALIKE_ACCEPT),
+                _pct(man["val_frr_int8"]),
+                _pct(man["val_soundalike_accept_int8"]),
+            )
+        )
+    lines += [
         "",
         "## Held-out evaluation",
         "",

@@ -58,5 +58,7 @@ def test_eval_writes_cards_and_json(tmp_path, monkeypatch, capsys):
     assert r["soundalike_phrases"] == sum(s[2] == "soundalike" for s in segments)
     assert heldout.segment_of(segments[-1][1] - 0.1, segments, latency=0) == segments[-1][2]
     assert "microwakeword" in r or importlib.util.find_spec("pymicro_wakeword") is None
-    assert (out / "alexa.md").read_text().startswith("# Model card: `alexa`")
+    card = (out / "alexa.md").read_text()
+    assert card.startswith("# Model card: `alexa`")
+    assert "cutoff chosen on validation voices" in card and "of them on sound-alike" in card
     assert (out / "alexa_det.png").read_bytes()[:4] == b"\x89PNG"
