@@ -115,6 +115,8 @@ def pick_voice(rng, voices, weights=None):
 
 # Share of espeak-ng positives of a wake word said with accent rules (corpus.ACCENT_RULES).
 ACCENT_P = 0.4
+# Share of clips coloured by augment.eq, and its largest boost or cut in dB.
+EQ_P, EQ_DB = 0.6, 12.0
 
 
 def _voice_speech(rng, voices, text, cache, accent=None):
@@ -127,9 +129,11 @@ def _voice_speech(rng, voices, text, cache, accent=None):
     if accent and v[0] == "espeak" and rng.random() < ACCENT_P:
         text = corpus.accent_variant(rng, tts.espeak_phonemes(accent))
     x = tts.synth(v, text, speed, pitch, cache, warp).astype(np.float32)
-    # Half the clips through a random frequency response: what a voice sounds like depends on
-    # the synthesiser, the loudspeaker and the microphone, and the word must not.
-    return augment.eq(rng, x) if rng.random() < 0.5 else x
+    # Most clips through a random frequency response: what a voice sounds like depends on
+    # the synthesiser, the loudspeaker and the microphone, and the word must not. A small
+    # speaker or a buzzy synthesiser differs from a studio voice by 10 dB or more in the
+    # balance of low, mid and high bands.
+    return augment.eq(rng, x, EQ_DB) if rng.random() < EQ_P else x
 
 
 def _draw_kind(recipe, rng):
@@ -272,6 +276,7 @@ def _phrases(task):
         corpus.UNKNOWN_PHRASES if task == "commands" else None,
         corpus.ACCENT_RULES,
         ACCENT_P,
+        (EQ_P, EQ_DB),
     )
 
 
@@ -282,7 +287,7 @@ def build(task, split, seed, count, voices, cache_root, jobs=2):
     """
     key = hashlib.sha1(
         repr(
-            (task, split, seed, count, [tts.voice_name(v) for v in voices], 8, _phrases(task))
+            (task, split, seed, count, [tts.voice_name(v) for v in voices], 9, _phrases(task))
         ).encode()
     ).hexdigest()[:12]
     out = os.path.join(cache_root, "%s-%s-%s.npz" % (task, split, key))

@@ -20,7 +20,7 @@ TARGET_UNKNOWN_ACCEPT = 0.01
 # phrases have for commands: a fifth of the validation examples say one, far more often than
 # a room does, so counted as hours of audio, the one or two that score highest set the cutoff.
 TARGET_SOUNDALIKE_ACCEPT = 0.01
-RECIPE = 9  # bump when the training recipe changes, so old checkpoints are not resumed
+RECIPE = 10  # bump when the training recipe changes, so old checkpoints are not resumed
 COMMAND_CUTOFFS = np.concatenate([np.linspace(0.3, 0.98, 35), [0.985, 0.99, 0.993, 0.996]])
 
 
