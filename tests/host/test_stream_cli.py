@@ -42,7 +42,9 @@ def test_records_lossless_wav(board, capsys, tmp_path, codec, baud):
     summary = json.loads(so)
     assert summary["lost"] == 0 and summary["corrupt"] == 0
     assert summary["ended"] == "done"
-    assert 45 <= summary["frames"] <= 51
+    # The board closes the stream by its clock: a loaded host may deliver a few frames late
+    # in a burst, so the count varies a little around 50 (1 s of 20 ms frames).
+    assert 45 <= summary["frames"] <= 55
     with wave.open(str(out)) as w:
         assert (w.getframerate(), w.getsampwidth(), w.getnchannels()) == (16000, 2, 1)
         data = w.readframes(w.getnframes())
