@@ -161,10 +161,9 @@ def _soundalike_accepts(event_times, segments):
     return int(sum(heldout.segment_of(t, segments) == "soundalike" for t in event_times))
 
 
-def evaluate_wake(name, man, bin_path, neg_info, neg_hours, args, log):
+def evaluate_wake(name, man, bin_path, neg, segments, neg_hours, args, log):
     from host_tools.train import heldout
 
-    neg, segments, n_alike = neg_info
     frame_s = man["features"]["hop"] / man["features"]["sample_rate"]
     label = [lb for lb in man["labels"] if lb != "negative"][-1]
     li = man["labels"].index(label)
@@ -185,7 +184,8 @@ def evaluate_wake(name, man, bin_path, neg_info, neg_hours, args, log):
         np.round(events(sp, cutoff_q(cut), frame_s, refr, warm), 3), np.round(ev_p, 3)
     )
     h = hits(ev_p, meta)
-    alike_key = "false_accepts_soundalike"
+    n_alike = sum(1 for *_, what in segments if what == "soundalike")
+    n_fa_alike = _soundalike_accepts(ev_n, segments)
     res = {
         "model": name,
         "kind": "wake",
@@ -197,7 +197,7 @@ def evaluate_wake(name, man, bin_path, neg_info, neg_hours, args, log):
         "fa_per_hour": round(len(ev_n) / neg_hours, 3),
         "false_accepts": int(len(ev_n)),
         # How many of them a sound-alike phrase set off, of how many said.
-        alike_key: _soundalike_accepts(ev_n, segments),
+        "false_accepts_soundalike": n_fa_alike,
         "soundalike_phrases": n_alike,
         "det": det(sp, meta, sn, frame_s, refr, neg_hours, warm),
         "det_matches_reference": bool(agree),
@@ -208,7 +208,7 @@ def evaluate_wake(name, man, bin_path, neg_info, neg_hours, args, log):
     res["frr_by_engine"] = {e: round(1 - float(h[eng == e].mean()), 4) for e in sorted(set(eng))}
     log(
         "%s: FRR %.1f %% at %.2f FA/h (cutoff %.3f; %d of them on the %d sound-alike phrases)"
-        % (name, 100 * res["frr"], res["fa_per_hour"], cut, res[alike_key], n_alike)
+        % (name, 100 * res["frr"], res["fa_per_hour"], cut, n_fa_alike, n_alike)
     )
     if label in MWW_WORDS and not args.no_microwakeword:
         try:
@@ -303,13 +303,12 @@ def run(args):
     log("building held-out negative audio (%d s)..." % seconds)
     neg, segments = heldout.negative_stream(args.seed, seconds)
     neg_hours = len(neg) / 16000.0 / 3600.0
-    n_alike = sum(1 for *_, what in segments if what == "soundalike")
     results = []
     for name, man in models:
         bin_path = os.path.join(args.models, name + ".bin")
         if man["kind"] == "wake":
-            neg_info = (neg, segments, n_alike)
-            results.append(evaluate_wake(name, man, bin_path, neg_info, neg_hours, args, log))
+            res = evaluate_wake(name, man, bin_path, neg, segments, neg_hours, args, log)
+            results.append(res)
         else:
             results.append(evaluate_commands(name, man, bin_path, neg, neg_hours, args, log))
     summary = {"seed": args.seed, "negative_hours": round(neg_hours, 3), "models": results}
