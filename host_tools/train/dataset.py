@@ -98,7 +98,9 @@ class Recipe:
 
 # Training draws the engine first: flite has a handful of voices and espeak-ng hundreds, and
 # a model that hears mostly one engine learns the engine, not the word.
-ENGINE_P = {"espeak": 0.5, "flite": 0.35, "festival": 0.25}
+# piper's one neural voice (trained on a recorded speaker) gets a share of its own: its
+# prosody and timbre are the nearest thing here to a person.
+ENGINE_P = {"espeak": 0.5, "flite": 0.35, "festival": 0.25, "piper": 0.2}
 
 
 def pick_voice(rng, voices, weights=None):

@@ -20,7 +20,7 @@ TARGET_UNKNOWN_ACCEPT = 0.01
 # phrases have for commands: a fifth of the validation examples say one, far more often than
 # a room does, so counted as hours of audio, the one or two that score highest set the cutoff.
 TARGET_SOUNDALIKE_ACCEPT = 0.01
-RECIPE = 10  # bump when the training recipe changes, so old checkpoints are not resumed
+RECIPE = 11  # bump when the training recipe changes, so old checkpoints are not resumed
 COMMAND_CUTOFFS = np.concatenate([np.linspace(0.3, 0.98, 35), [0.985, 0.99, 0.993, 0.996]])
 
 
@@ -50,6 +50,23 @@ def wake_scores(probs, y):
     return pos, pos_score, neg_score
 
 
+def _rule_cutoff(neg_score, soundalike, frames, looser=0):
+    """The shipping rule's cutoff: just above the (allowed+1)-th highest score of ordinary
+    negative audio and of sound-alike phrases, whichever is higher (0.3 for an empty group).
+    `looser` more of each group let through: the next cutoffs down."""
+    audio = np.sort(neg_score[~soundalike])[::-1]
+    hours = len(audio) * frames * 0.02 / 3600.0
+    alike = np.sort(neg_score[soundalike])[::-1]
+    cuts = []
+    for scores, allowed in (
+        (audio, int(np.floor(TARGET_FA_PER_HOUR * hours))),
+        (alike, int(np.floor(TARGET_SOUNDALIKE_ACCEPT * len(alike)))),
+    ):
+        k = allowed + looser
+        cuts.append(float(scores[k]) + 1e-4 if k < len(scores) else 0.3)
+    return float(np.clip(max(cuts), 0.3, 0.999))
+
+
 def wake_metrics(probs, y, soundalike=None):
     """(FRR at the validation cutoff, cutoff, share of sound-alikes accepted). The cutoff is
     the lowest that keeps the other negative audio within TARGET_FA_PER_HOUR and accepts at
@@ -58,30 +75,23 @@ def wake_metrics(probs, y, soundalike=None):
     pos, pos_score, neg_score = wake_scores(probs, y)
     if soundalike is None:
         soundalike = np.zeros(len(y), bool)
-    # Just above the (allowed+1)-th highest score of each group; 0.3 if a group is empty.
-    audio = np.sort(neg_score[~soundalike])[::-1]
-    hours = len(audio) * y.shape[1] * 0.02 / 3600.0
-    alike = np.sort(neg_score[soundalike])[::-1]
-    cuts = []
-    for scores, allowed in (
-        (audio, int(np.floor(TARGET_FA_PER_HOUR * hours))),
-        (alike, int(np.floor(TARGET_SOUNDALIKE_ACCEPT * len(alike)))),
-    ):
-        cuts.append(float(scores[allowed]) + 1e-4 if allowed < len(scores) else 0.3)
-    cutoff = float(np.clip(max(cuts), 0.3, 0.999))
+    cutoff = _rule_cutoff(neg_score, soundalike, y.shape[1])
     frr = float(np.mean(pos_score[pos] < cutoff)) if pos.any() else 1.0
     accepted = float(np.mean(neg_score[soundalike] >= cutoff)) if soundalike.any() else 0.0
     return frr, cutoff, accepted
 
 
-def wake_selection_error(probs, y):
-    """Epoch selection: mean FRR at the cutoffs just above the 1st..4th highest negative.
-    One stray negative moves the shipped cutoff a lot; this average barely moves with it."""
+def wake_selection_error(probs, y, soundalike=None):
+    """Epoch selection: mean FRR at the shipping rule's cutoff and the three next ones down
+    (each letting one more negative of each group through). One stray negative moves the
+    shipped cutoff a lot; this average barely moves with it."""
     pos, pos_score, neg_score = wake_scores(probs, y)
     if not pos.any():
         return 1.0
-    top = np.sort(neg_score)[::-1][:4] + 1e-4
-    return float(np.mean([np.mean(pos_score[pos] < t) for t in top]))
+    if soundalike is None:
+        soundalike = np.zeros(len(y), bool)
+    cuts = [_rule_cutoff(neg_score, soundalike, y.shape[1], k) for k in range(4)]
+    return float(np.mean([np.mean(pos_score[pos] < c) for c in cuts]))
 
 
 def command_metrics(probs, y, labels, cutoff=None):
@@ -240,8 +250,8 @@ def train(task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print, ex
             info = {"val_accuracy": acc, "val_unknown_accept": unk}
         else:
             frr, cutoff, alike = wake_metrics(probs, yva, val_soundalike)
-            err = wake_selection_error(probs, yva)
-            info = {"val_frr": frr, "val_frr_top4": err, "val_soundalike_accept": alike}
+            err = wake_selection_error(probs, yva, val_soundalike)
+            info = {"val_frr": frr, "val_frr_sel": err, "val_soundalike_accept": alike}
         state["train_s"] += time.time() - te
         rec = dict(epoch=epoch + 1, loss=total / steps_per_epoch, cutoff=cutoff, qat=model.quant)
         rec.update(info)

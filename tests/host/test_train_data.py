@@ -109,6 +109,15 @@ def test_wake_cutoff_holds_sound_alikes_to_their_own_limit():
     # Counted as audio, the sound-alikes would set it on their own.
     assert loop.wake_metrics(probs, y)[1] > 0.95
 
+    # Epoch selection follows the same rule: the mean FRR at the shipped cutoff and the three
+    # next ones down, here set by the 2nd..5th highest sound-alike (1 % of 100 allowed, one
+    # more at each step down).
+    alike_scores = np.sort(probs[200:, 50, 1])[::-1]
+    cuts = alike_scores[1:5] + 1e-4
+    want = np.mean([np.mean(pos_scores < c) for c in cuts])
+    assert loop.wake_selection_error(probs, y, alike) == want
+    assert loop.wake_selection_error(probs, y) > want  # everything counted as audio
+
 
 def test_example_kinds_are_the_kinds_examples_are_made_of(monkeypatch):
     kinds = dataset.example_kinds("hey_jarvis", "val", 0, 400)
@@ -227,3 +236,24 @@ def test_kept_festival_process_says_what_text2wave_says(tmp_path):
         tts._festival().say("no_such_voice", "hello", 1.0, str(tmp_path / "c.wav"))
     tts._festival().say(voice, "hello", 1.0, str(tmp_path / "d.wav"))  # a new process
     assert (tmp_path / "d.wav").stat().st_size > 1000
+
+
+@pytest.mark.skipif(not tts.piper_has("joe"), reason="piper voice not installed (make train-deps)")
+def test_piper_voice_is_reproducible_and_shaped_like_the_others():
+    voice = ("piper", "joe", "")
+    assert voice in tts.voice_pools()["train"]
+    a = tts.synth(voice, "hey jarvis", 1.1, 0.3, None, 0.9)
+    b = tts.synth(voice, "hey jarvis", 1.1, 0.3, None, 0.9)
+    slow = tts.synth(voice, "hey jarvis", 0.8, 0.3, None, 0.9)
+    assert a.dtype == np.int16 and np.array_equal(a, b)  # sampling noise is off
+    assert 0.4 * tts.RATE < len(a) < len(slow) < 2.0 * tts.RATE
+    assert np.abs(a.astype(np.int32)).max() > 3000
+
+
+def test_missing_piper_voice_is_one_clear_line(monkeypatch):
+    from host_tools.errors import HushwordError
+
+    monkeypatch.setitem(tts.PIPER_VOICES, "nobody", "no_such_piper_voice_package")
+    assert not tts.piper_has("nobody")
+    with pytest.raises(HushwordError, match=r"pip install -e \.\[train\]"):
+        tts.synth(("piper", "nobody", ""), "hello")
