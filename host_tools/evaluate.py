@@ -300,7 +300,7 @@ def run(args):
         print(m, file=sys.stderr)
 
     seconds = int(args.minutes * 60)
-    log("building held-out negative audio (%d s)..." % seconds)
+    log("held-out negative audio: %d s (built on first use, then cached)" % seconds)
     neg, segments = heldout.negative_stream(args.seed, seconds)
     neg_hours = len(neg) / 16000.0 / 3600.0
     results = []
