@@ -296,11 +296,23 @@ def main():
             banner = False
 
 
+class _Flash(os.VfsPosix):
+    """The board's flash: a host directory. An ESP32's littlefs/FAT lists (name, type, inode,
+    size); the unix port's VfsPosix leaves the size out, and mpremote then lists every file
+    as 0 bytes."""
+
+    def ilistdir(self, path="."):
+        prefix = path.rstrip("/") + "/" if path not in ("", ".") else ""
+        for e in super().ilistdir(path):
+            size = self.stat(prefix + e[0])[6] if e[1] == 0x8000 else 0
+            yield (e[0], e[1], e[2], size)
+
+
 def _setup():
     root = os.getenv("HUSHWORD_SIM_FS")
     # The device filesystem: '/' is the board's flash, as on an ESP32. Note: the unix port's
     # VfsPosix rename() mangles absolute paths, so firmware renames with paths relative to '/'.
-    os.mount(os.VfsPosix(root), "/")
+    os.mount(_Flash(root), "/")
     os.chdir("/")
     sys.path[:] = ["", ".frozen", "/lib"]
 

@@ -43,7 +43,9 @@ def test_mpremote_fs_and_exec(sim, tmp_path):
     src.write_text("GREETING = 'hi from the sim'\n")
     mp = str(BIN / "mpremote")
     _run(mp, "connect", port, "fs", "cp", str(src), ":hello.py")
-    assert "hello.py" in _run(mp, "connect", port, "fs", "ls")
+    listing = _run(mp, "connect", port, "fs", "ls")
+    size = len(src.read_bytes())  # listed with its size, as an ESP32's filesystem does
+    assert any(line.split() == [str(size), "hello.py"] for line in listing.splitlines()), listing
     assert "hi from the sim" in _run(mp, "connect", port, "fs", "cat", ":hello.py")
     out = _run(mp, "connect", port, "exec", "import hello; print(hello.GREETING * 2)")
     assert "hi from the simhi from the sim" in out
