@@ -20,7 +20,7 @@ TARGET_UNKNOWN_ACCEPT = 0.01
 # phrases have for commands: a fifth of the validation examples say one, far more often than
 # a room does, so counted as hours of audio, the one or two that score highest set the cutoff.
 TARGET_SOUNDALIKE_ACCEPT = 0.01
-RECIPE = 11  # bump when the training recipe changes, so old checkpoints are not resumed
+RECIPE = 12  # bump when the training recipe changes, so old checkpoints are not resumed
 COMMAND_CUTOFFS = np.concatenate([np.linspace(0.3, 0.98, 35), [0.985, 0.99, 0.993, 0.996]])
 
 
@@ -121,6 +121,40 @@ def command_metrics(probs, y, labels, cutoff=None):
         if best is None or err < best[0]:
             best = (err, float(c), acc, unk)
     return best
+
+
+# Weight of the positives' peak term in detection_loss.
+PEAK_WEIGHT = 1.0
+
+
+def detection_loss(torch, logits, yb, task, n_out):
+    """The two ends of the detector's decision, next to the per-frame cross-entropy:
+
+    - negatives: the single worst frame pushed down, which is what a false accept is (for
+      commands: the most probable command in an example that says none);
+    - positives: the best WINDOW-frame mean of the said word's probability inside its hot
+      zone pushed up (max-pooling loss, Sun et al. 2016): a detection needs one confident
+      peak there, not every hot frame right, and a miss is a peak that stayed low.
+    """
+    n_hot = n_out - 2 if task == "commands" else 1
+    hot = (yb >= 0) & (yb < n_hot) if task == "commands" else yb == 1
+    is_pos = hot.any(dim=1)
+    p = torch.softmax(logits, dim=-1)
+    loss = logits.new_zeros(())
+    neg = ~is_pos
+    if neg.any():
+        pn = p[neg]
+        p_hot = pn[:, :, :n_hot].sum(-1) if task == "commands" else pn[:, :, 1]
+        loss = loss + 0.5 * (-torch.log1p(-p_hot.max(dim=1).values + 1e-6)).mean()
+    if is_pos.any() and PEAK_WEIGHT:
+        pp, yp, hp = p[is_pos], yb[is_pos], hot[is_pos]
+        target = torch.where(hp, yp, torch.zeros_like(yp)).amax(dim=1)  # the said label
+        pt = pp.gather(2, target.view(-1, 1, 1).expand(-1, pp.shape[1], 1))[:, :, 0]
+        # Causal mean over WINDOW frames, as the detector smooths.
+        c = torch.nn.functional.pad(pt, (WINDOW - 1, 0)).unfold(1, WINDOW, 1).mean(-1)
+        peak = torch.where(hp, c, torch.zeros_like(c)).amax(dim=1)
+        loss = loss + PEAK_WEIGHT * (-torch.log(peak + 1e-6)).mean()
+    return loss
 
 
 def _torch():
@@ -228,15 +262,7 @@ def train(task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print, ex
             loss = torch.nn.functional.cross_entropy(
                 logits.reshape(-1, recipe.n_out), yb.reshape(-1), weight=weights, ignore_index=-1
             )
-            # Negatives: push down the single worst frame, which is what a false accept is
-            # (for commands: the most probable command in an example that says none).
-            n_hot = recipe.n_out - 2 if task == "commands" else 1
-            hot = (yb >= 0) & (yb < n_hot) if task == "commands" else yb == 1
-            neg = ~hot.any(dim=1)
-            if neg.any():
-                p = torch.softmax(logits[neg], dim=-1)
-                p_hot = p[:, :, :n_hot].sum(-1) if task == "commands" else p[:, :, 1]
-                loss = loss + 0.5 * (-torch.log1p(-p_hot.max(dim=1).values + 1e-6)).mean()
+            loss = loss + detection_loss(torch, logits, yb, task, recipe.n_out)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)

