@@ -62,3 +62,29 @@ def test_missing_tts_engines_is_one_clear_line(monkeypatch, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc != 0
     assert err == ["hushword: error: install TTS engines with: make train-deps"]
+
+
+def test_interrupted_training_resumes_from_its_last_epoch(tmp_path, monkeypatch):
+    for mark in needs_train:
+        if mark.args[0]:
+            pytest.skip(mark.kwargs["reason"])
+    from host_tools.train import loop
+
+    monkeypatch.chdir(tmp_path)
+    lines = []
+
+    def stop_after_first_epoch(line):
+        lines.append(line)
+        if line.startswith('{"epoch": 2'):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        loop.train("hey_jarvis", str(tmp_path / "m"), quick=True, epochs=3, jobs=1,
+                   log=stop_after_first_epoch)
+    assert not (tmp_path / "m" / "hey_jarvis.bin").exists()
+    lines.clear()
+    loop.train("hey_jarvis", str(tmp_path / "m"), quick=True, epochs=3, jobs=1, log=lines.append)
+    # Epoch 2 was interrupted before its checkpoint: the rerun starts there, not at epoch 1.
+    assert "resuming hey_jarvis from epoch 1" in lines
+    assert [json.loads(x)["epoch"] for x in lines if x.startswith('{"epoch"')] == [2, 3]
+    assert (tmp_path / "m" / "hey_jarvis.bin").exists()
