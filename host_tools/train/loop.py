@@ -20,8 +20,7 @@ TARGET_UNKNOWN_ACCEPT = 0.01
 # phrases have for commands: a fifth of the validation examples say one, far more often than
 # a room does, so counted as hours of audio, the one or two that score highest set the cutoff.
 TARGET_SOUNDALIKE_ACCEPT = 0.01
-RECIPE = 13  # bump when the training recipe changes, so old checkpoints are not resumed
-EMA_DECAY = 0.999
+RECIPE = 12  # bump when the training recipe changes, so old checkpoints are not resumed
 COMMAND_CUTOFFS = np.concatenate([np.linspace(0.3, 0.98, 35), [0.985, 0.99, 0.993, 0.996]])
 
 
@@ -217,15 +216,6 @@ def train(task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print, ex
         opt, max_lr=3e-3, total_steps=epochs * steps_per_epoch, pct_start=0.15
     )
     qat_from = 0 if quick else max(1, int(epochs * 0.4))
-    # Validation scores and the shipped weights come from an exponential moving average of the
-    # weights (horizon ~1.3 epochs), not from the last step: one step's weights carry that
-    # batch's noise, and from epoch to epoch the raw model's validation accuracy swung by
-    # several points while its loss fell smoothly.
-    # A plain mean over the first 1/(1 - EMA_DECAY) steps, so a short run is averaged too.
-    ema = torch.optim.swa_utils.AveragedModel(
-        model, avg_fn=lambda a, w, n: a + (w - a) * max(1 - EMA_DECAY, 1 / (float(n) + 1)),
-        use_buffers=True,
-    )
     # The checkpoint belongs to this data and recipe: a changed data set starts afresh.
     key = hashlib.sha1(
         repr((task, seed, quick, epochs, xtr.shape, int(xtr[::97].sum()), RECIPE)).encode()
@@ -236,7 +226,6 @@ def train(task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print, ex
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, weights_only=False)
         model.load_state_dict(ck["model"])
-        ema.load_state_dict(ck["ema"])
         opt.load_state_dict(ck["opt"])
         sched.load_state_dict(ck["sched"])
         state = ck["state"]
@@ -279,11 +268,9 @@ def train(task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print, ex
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
             sched.step()
-            ema.update_parameters(model)
             total += float(loss.detach())
             prog.update(step + 1)
-        ema.module.set_quant(model.quant)
-        probs = predict(ema.module, xva)
+        probs = predict(model, xva)
         if task == "commands":
             err, cutoff, acc, unk = command_metrics(probs, yva, recipe.labels)
             info = {"val_accuracy": acc, "val_unknown_accept": unk}
@@ -299,13 +286,12 @@ def train(task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print, ex
         # Select only among quantisation-aware epochs: those are the weights that ship.
         if model.quant and (state["best"] is None or err <= state["best"]["err"]):
             state["best"] = dict(rec, err=err)
-            state["best_state"] = {k: v.clone() for k, v in ema.module.state_dict().items()}
+            state["best_state"] = {k: v.clone() for k, v in model.state_dict().items()}
         state["epoch"] = epoch + 1
         tmp = ckpt_path + ".tmp"
         torch.save(
             {
                 "model": model.state_dict(),
-                "ema": ema.state_dict(),
                 "opt": opt.state_dict(),
                 "sched": sched.state_dict(),
                 "state": state,
