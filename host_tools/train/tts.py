@@ -7,6 +7,7 @@ the same on every machine and every run.
 """
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -287,12 +288,11 @@ def _piper_voice(name):
         import importlib
 
         try:
-            from piper import PiperVoice
+            from piper import PiperConfig, PiperVoice
 
             pkg = importlib.import_module(PIPER_VOICES[name])
         except ImportError:
             raise HushwordError("piper voice %s is not installed: %s" % (name, PIPER_HINT))
-        voice = PiperVoice.load(pkg.model_path(), pkg.config_path())
         # One onnxruntime thread: data is built by one worker per core, and two workers whose
         # sessions each spin a thread per core fight for the cores (the build ran 1.5x slower).
         # The thread count is fixed so the same inputs give the same clip on any machine.
@@ -300,10 +300,12 @@ def _piper_voice(name):
 
         opts = onnxruntime.SessionOptions()
         opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-        voice.session = onnxruntime.InferenceSession(
+        with open(pkg.config_path(), encoding="utf-8") as f:
+            config = PiperConfig.from_dict(json.load(f))
+        session = onnxruntime.InferenceSession(
             str(pkg.model_path()), sess_options=opts, providers=["CPUExecutionProvider"]
         )
-        _PIPER[name] = voice
+        _PIPER[name] = PiperVoice(session=session, config=config)
     return _PIPER[name]
 
 

@@ -21,11 +21,15 @@ needs_train = [
 ]
 
 
-@pytest.mark.parametrize("what", [["--word", "hey_jarvis"], ["--commands"]])
-def test_quick_train_exports_a_loadable_model(tmp_path, monkeypatch, what):
+def _skip_without_training_tools():
     for mark in needs_train:
         if mark.args[0]:
             pytest.skip(mark.kwargs["reason"])
+
+
+@pytest.mark.parametrize("what", [["--word", "hey_jarvis"], ["--commands"]])
+def test_quick_train_exports_a_loadable_model(tmp_path, monkeypatch, what):
+    _skip_without_training_tools()
     monkeypatch.chdir(tmp_path)  # caches go to tmp_path/.cache
     out = tmp_path / "models"
     rc = cli.main(["train", *what, "--quick", "--out", str(out), "--jobs", "1"])
@@ -65,9 +69,7 @@ def test_missing_tts_engines_is_one_clear_line(monkeypatch, capsys):
 
 
 def test_interrupted_training_resumes_from_its_last_epoch(tmp_path, monkeypatch):
-    for mark in needs_train:
-        if mark.args[0]:
-            pytest.skip(mark.kwargs["reason"])
+    _skip_without_training_tools()
     from host_tools.train import loop
 
     monkeypatch.chdir(tmp_path)
@@ -79,8 +81,14 @@ def test_interrupted_training_resumes_from_its_last_epoch(tmp_path, monkeypatch)
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        loop.train("hey_jarvis", str(tmp_path / "m"), quick=True, epochs=3, jobs=1,
-                   log=stop_after_first_epoch)
+        loop.train(
+            "hey_jarvis",
+            str(tmp_path / "m"),
+            quick=True,
+            epochs=3,
+            jobs=1,
+            log=stop_after_first_epoch,
+        )
     assert not (tmp_path / "m" / "hey_jarvis.bin").exists()
     lines.clear()
     loop.train("hey_jarvis", str(tmp_path / "m"), quick=True, epochs=3, jobs=1, log=lines.append)
