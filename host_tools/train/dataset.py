@@ -121,107 +121,21 @@ ACCENT_P = 0.4
 EQ_P, EQ_DB = 0.6, 12.0
 
 
-def _voice_clip(rng, voices, text, cache, accent=None):
-    """int16 clip of `text` in a random voice, speed, pitch and speaker size; `accent`: the
-    plain phrase, when the clip may be said with accent rules (espeak-ng voices only: they
-    read phonemes)."""
+def _voice_speech(rng, voices, text, cache, accent=None):
+    """One clip of `text` in a random voice; `accent`: the plain phrase, when the clip may be
+    said with accent rules (espeak-ng voices only: they read phonemes)."""
     v = pick_voice(rng, voices)
     speed = float(rng.uniform(0.7, 1.4))
     pitch = float(rng.uniform(0.0, 1.0))
     warp = float(rng.uniform(0.82, 1.18)) if rng.random() < 0.6 else 1.0
     if accent and v[0] == "espeak" and rng.random() < ACCENT_P:
         text = corpus.accent_variant(rng, tts.espeak_phonemes(accent))
-    return tts.synth(v, text, speed, pitch, cache, warp)
-
-
-def _colour(rng, x):
+    x = tts.synth(v, text, speed, pitch, cache, warp).astype(np.float32)
     # Most clips through a random frequency response: what a voice sounds like depends on
     # the synthesiser, the loudspeaker and the microphone, and the word must not. A small
     # speaker or a buzzy synthesiser differs from a studio voice by 10 dB or more in the
     # balance of low, mid and high bands.
-    x = x.astype(np.float32)
     return augment.eq(rng, x, EQ_DB) if rng.random() < EQ_P else x
-
-
-def _voice_speech(rng, voices, text, cache, accent=None):
-    """One clip of `text` in a random voice, coloured (see _colour)."""
-    return _colour(rng, _voice_clip(rng, voices, text, cache, accent))
-
-
-# Background talk (someone speaking before the phrase, or an example that is only talk) comes
-# from a bank of clips rendered once per split and seed, each clip reused in several
-# examples, every time at its own level, colour, room, noise and cut. Rendering is most of
-# an example's cost and background talk about 40 % of the clips; what it says matters less
-# than that it is talk. The "wake" bank holds wake words said before a command.
-BANK_EXAMPLES_PER_CLIP = {"talk": 16, "wake": 48}
-_BANKS = {}
-
-
-def bank_size(kind, count):
-    """Clips in a bank for a set of `count` examples: one per BANK_EXAMPLES_PER_CLIP examples,
-    but four times that for the first 2000, so that a validation set's false accepts on talk
-    are counted over a few hundred different clips, not a hundred."""
-    per = BANK_EXAMPLES_PER_CLIP[kind]
-    return max(16, count // per, 4 * min(count, 2000) // per)
-
-
-def _bank_text(kind, rng):
-    if kind == "wake":
-        wake = corpus.SPELLINGS["hey_jarvis"] + corpus.SPELLINGS["alexa"]
-        return wake[int(rng.integers(0, len(wake)))]
-    return corpus.sentence(rng, 2, 9)
-
-
-def _bank_work(args):
-    kind, split, seed, i, voices, cache = args
-    rng = _rng(seed, "bank", kind, split, i)
-    return _voice_clip(rng, voices, _bank_text(kind, rng), cache).astype(np.int16)
-
-
-def talk_bank(kind, split, seed, n, voices, cache=TTS_CACHE, cache_root=None, jobs=1):
-    """The bank's n clips as (int16 audio end to end, end offsets); cached in `cache_root`."""
-    key = (kind, split, seed, n, tuple(tts.voice_name(v) for v in voices))
-    if key in _BANKS:
-        return _BANKS[key]
-    out = None
-    if cache_root:
-        what = (key, corpus._WORDS, corpus.SPELLINGS, 1)  # 1: bump when a clip is made anew
-        h = hashlib.sha1(repr(what).encode()).hexdigest()[:12]
-        out = os.path.join(cache_root, "bank-%s-%s-%s.npz" % (kind, split, h))
-    if out and os.path.exists(out):
-        d = np.load(out)
-        bank = (d["audio"], d["ends"])
-    else:
-        args = [(kind, split, seed, i, voices, cache) for i in range(n)]
-        prog = Progress(n, "%s bank %s" % (kind, split)) if n > 64 else None
-        clips = []
-        if jobs > 1:
-            import multiprocessing
-
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                for i, c in enumerate(pool.imap(_bank_work, args, chunksize=8)):
-                    clips.append(c)
-                    if prog:
-                        prog.update(i + 1)
-        else:
-            for i, a in enumerate(args):
-                clips.append(_bank_work(a))
-                if prog:
-                    prog.update(i + 1)
-        bank = (np.concatenate(clips), np.cumsum([len(c) for c in clips]))
-        if out:
-            os.makedirs(cache_root, exist_ok=True)
-            np.savez(out + ".tmp.npz", audio=bank[0], ends=bank[1])
-            os.replace(out + ".tmp.npz", out)
-    _BANKS[key] = bank
-    return bank
-
-
-def _bank_clip(rng, bank):
-    """One clip of a bank, coloured afresh."""
-    audio, ends = bank
-    i = int(rng.integers(0, len(ends)))
-    return _colour(rng, audio[(ends[i - 1] if i else 0) : ends[i]])
 
 
 def _draw_kind(recipe, rng):
@@ -236,14 +150,9 @@ def example_kinds(task, split, seed, count):
     return np.array([_draw_kind(recipe, _rng(seed, task, split, i)) for i in range(count)])
 
 
-def make_example(task, split, seed, index, voices, cache=TTS_CACHE, count=0):
-    """One example: (features int8 [SEG_FRAMES, 32], labels int8 [SEG_FRAMES]). `count`: the
-    size of the set it belongs to, which sets the size of its talk banks."""
+def make_example(task, split, seed, index, voices, cache=TTS_CACHE):
+    """One example: (features int8 [SEG_FRAMES, 32], labels int8 [SEG_FRAMES])."""
     recipe = Recipe(task)
-
-    def bank(kind):
-        return talk_bank(kind, split, seed, bank_size(kind, count), voices, cache)
-
     rng = _rng(seed, task, split, index)
     off = PRE_FRAMES * HOP
     n = off + SEG_FRAMES * HOP
@@ -284,9 +193,12 @@ def make_example(task, split, seed, index, voices, cache=TTS_CACHE, count=0):
             labels[first:] = 0
         talk_first = rng.random() < (0.45 if task == "commands" else 0.25) and start > 12000
         if talk_first:  # someone was talking just before the phrase
-            # On the device a command follows a wake word: often the wake word itself.
-            wake = task == "commands" and rng.random() < 0.6
-            other = _bank_clip(rng, bank("wake" if wake else "talk"))
+            before = corpus.sentence(rng, 2, 5)
+            if task == "commands" and rng.random() < 0.6:
+                # On the device a command follows a wake word: often the wake word itself.
+                wake = corpus.SPELLINGS["hey_jarvis"] + corpus.SPELLINGS["alexa"]
+                before = wake[int(rng.integers(0, len(wake)))]
+            other = _voice_speech(rng, voices, before, cache)
             gap = int(rng.uniform(0.1, 0.6) * tts.RATE)
             o_end = max(0, start - gap)
             o = other[-o_end:] if o_end else other[:0]
@@ -296,7 +208,7 @@ def make_example(task, split, seed, index, voices, cache=TTS_CACHE, count=0):
     elif kind == "speech":
         pos = int(rng.integers(0, 8000))
         while pos < n:
-            s = _bank_clip(rng, bank("talk"))
+            s = _voice_speech(rng, voices, recipe.negative_text(rng, "speech"), cache)
             if rng.random() < 0.3:
                 s = augment.reverb(rng, s)
             s = s[: n - pos]
@@ -377,16 +289,13 @@ def build(task, split, seed, count, voices, cache_root, jobs=2):
     """
     key = hashlib.sha1(
         repr(
-            (task, split, seed, count, [tts.voice_name(v) for v in voices], 10, _phrases(task))
+            (task, split, seed, count, [tts.voice_name(v) for v in voices], 9, _phrases(task))
         ).encode()
     ).hexdigest()[:12]
     out = os.path.join(cache_root, "%s-%s-%s.npz" % (task, split, key))
     if os.path.exists(out):
         d = np.load(out)
         return d["x"], d["y"]
-    # The talk banks first, before the workers fork: they inherit them.
-    for kind in ("talk", "wake") if task == "commands" else ("talk",):
-        talk_bank(kind, split, seed, bank_size(kind, count), voices, TTS_CACHE, cache_root, jobs)
     chunk_dir = out[:-4] + ".parts"
     os.makedirs(chunk_dir, exist_ok=True)
     chunk = 256
@@ -404,10 +313,7 @@ def build(task, split, seed, count, voices, cache_root, jobs=2):
                 d = np.load(part)
                 x, y = d["x"], d["y"]
             else:
-                args = [
-                    (task, split, seed, i, voices, TTS_CACHE, count)
-                    for i in range(c0, min(count, c0 + chunk))
-                ]
+                args = [(task, split, seed, i, voices) for i in range(c0, min(count, c0 + chunk))]
                 res = pool.map(_work, args, chunksize=8) if pool else [_work(a) for a in args]
                 x = np.stack([r[0] for r in res])
                 y = np.stack([r[1] for r in res])

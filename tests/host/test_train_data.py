@@ -129,8 +129,6 @@ def test_example_kinds_are_the_kinds_examples_are_made_of(monkeypatch):
         return np.zeros(8000, np.float32)
 
     monkeypatch.setattr(dataset, "_voice_speech", speech)
-    monkeypatch.setattr(dataset, "_voice_clip", lambda *a, **k: np.zeros(8000, np.int16))
-    monkeypatch.setattr(dataset, "_BANKS", {})
     # A sound-alike example says something and has no hot frame; a target example has one.
     for kind, hot in (("confusable", False), ("target", True)):
         for i in np.flatnonzero(kinds == kind)[:3]:
