@@ -33,7 +33,15 @@ def add_arguments(parser):
         help="directory for .bin/.json (default: %s; with --quick: %s)"
         % (paths.MODELS, QUICK_OUT),
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random seed of the data and the run (default: 0)"
+    )
+    parser.add_argument(
+        "--init-seed",
+        type=int,
+        help="seed of the initial weights and the example order only (default: --seed): "
+        "another value trains another model on the same cached data, without making it again",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny data set, one epoch")
     parser.add_argument("--epochs", type=int, help="number of epochs (default: 30)")
     parser.add_argument(
@@ -84,6 +92,7 @@ def run(args):
         examples=args.examples,
         jobs=args.jobs,
         log=log,
+        init_seed=args.init_seed,
     )
     print(result["bin"])
     return 0

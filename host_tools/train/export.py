@@ -108,8 +108,11 @@ def calibrate(task, out_dir, seed=0, quick=False, jobs=2, log=print):
     return manifest
 
 
-def export_model(model, recipe, task, out_dir, xtr, best, state, seed, data_s, log, val):
-    rng = np.random.default_rng([seed, 11])
+def export_model(
+    model, recipe, task, out_dir, xtr, best, state, seed, data_s, log, val, init_seed=None
+):
+    init = seed if init_seed is None else init_seed
+    rng = np.random.default_rng([init, 11])
     # Calibration: features of a few hundred training examples, positives and negatives alike.
     pick = rng.choice(len(xtr), size=min(400, len(xtr)), replace=False)
     calib = xtr[np.sort(pick)].reshape(-1, xtr.shape[-1])
@@ -125,6 +128,7 @@ def export_model(model, recipe, task, out_dir, xtr, best, state, seed, data_s, l
     extra.update({k: round(v, 4) for k, v in q.items() if k != "cutoff"})
     extra["training"] = {
         "seed": seed,
+        "init_seed": init,
         "examples": int(len(xtr)),
         "data_seconds": round(data_s, 1),
         "train_seconds": round(state["train_s"], 1),

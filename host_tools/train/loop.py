@@ -185,10 +185,16 @@ def predict(model, x, batch=256):
     return np.concatenate(out)
 
 
-def train(task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print, examples=None):
+def train(
+    task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print, examples=None, init_seed=None
+):
+    """Train `task` on data made with `seed`; `init_seed` (default: `seed`) alone seeds the
+    initial weights, the example order and the feature jitter, so another value trains another
+    model on the same cached data."""
     torch = _torch()
     tts.require_engines()
-    torch.manual_seed(seed)
+    init = seed if init_seed is None else init_seed
+    torch.manual_seed(init)
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     sz = sizes(task, quick)
     epochs = epochs or sz["epochs"]
@@ -218,7 +224,7 @@ def train(task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print, ex
     qat_from = 0 if quick else max(1, int(epochs * 0.4))
     # The checkpoint belongs to this data and recipe: a changed data set starts afresh.
     key = hashlib.sha1(
-        repr((task, seed, quick, epochs, xtr.shape, int(xtr[::97].sum()), RECIPE)).encode()
+        repr((task, init, quick, epochs, xtr.shape, int(xtr[::97].sum()), RECIPE)).encode()
     ).hexdigest()[:10]
     ckpt_path = os.path.join(CACHE, "ckpt", "%s-%s.pt" % (task, key))
     os.makedirs(os.path.dirname(ckpt_path), exist_ok=True)
@@ -236,12 +242,12 @@ def train(task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print, ex
         weights[: recipe.n_out - 2] = 2.0  # command frames are few next to unknown/background
     else:
         weights[1] = 3.0  # hot frames are few; recall them, FA is held by the max-loss below
-    rng = np.random.default_rng([seed, 7])
+    rng = np.random.default_rng([init, 7])
     for epoch in range(state["epoch"], epochs):
         te = time.time()
         model.set_quant(epoch >= qat_from)
         model.train()
-        perm = np.random.default_rng([seed, epoch]).permutation(len(xtr))
+        perm = np.random.default_rng([init, epoch]).permutation(len(xtr))
         total = 0.0
         prog = dataset.Progress(steps_per_epoch, "%s epoch %d/%d" % (task, epoch + 1, epochs))
         for step in range(steps_per_epoch):
@@ -316,6 +322,7 @@ def train(task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print, ex
         best,
         state,
         seed=seed,
+        init_seed=init,
         data_s=t_data,
         log=log,
         val=(xva, yva),

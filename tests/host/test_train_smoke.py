@@ -54,6 +54,17 @@ def test_quick_train_exports_a_loadable_model(tmp_path, monkeypatch, what):
     again = json.loads((out / (name + ".json")).read_text())
     assert again == man
     assert cli.main(["train", *what, "--calibrate", "--out", str(tmp_path / "none")]) != 0
+    if name != "hey_jarvis":
+        return
+    # Another initialisation trains another model on the same data, without making it again.
+    data = tmp_path / ".cache" / "hushword" / "data"
+    made = sorted(p.name for p in data.iterdir())
+    other = tmp_path / "other"
+    assert cli.main(["train", *what, "--quick", "--init-seed", "1", "--out", str(other)]) == 0
+    assert sorted(p.name for p in data.iterdir()) == made
+    man1 = json.loads((other / (name + ".json")).read_text())
+    assert (man1["training"]["seed"], man1["training"]["init_seed"]) == (0, 1)
+    assert (other / (name + ".bin")).read_bytes() != (out / (name + ".bin")).read_bytes()
 
 
 def test_missing_tts_engines_is_one_clear_line(monkeypatch, capsys):
