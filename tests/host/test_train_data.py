@@ -288,3 +288,14 @@ def test_detection_loss_rewards_one_confident_peak_in_the_hot_zone():
     loud[0, 7, stop] = 10.0
     one = float(loop.detection_loss(torch, loud, yn, "commands", n_out))
     assert one > 10 * float(loop.detection_loss(torch, quiet, yn, "commands", n_out))
+
+
+def test_choosing_among_tries_weighs_accepted_unknowns_as_selection_does():
+    from host_tools.train import loop
+
+    cmd = {"val_accuracy_int8": 0.70, "val_unknown_accept_int8": 0.019}
+    assert loop.shipped_error("commands", cmd) == pytest.approx(0.30 + 4 * 0.009)
+    assert loop.shipped_error("commands", dict(cmd, val_unknown_accept_int8=0.005)) == (
+        pytest.approx(0.30)
+    )
+    assert loop.shipped_error("hey_jarvis", {"val_frr_int8": 0.056}) == 0.056
