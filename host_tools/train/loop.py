@@ -117,18 +117,22 @@ def command_metrics(probs, y, labels, cutoff=None):
         cls = s[np.arange(len(s)), first].argmax(axis=1)
         acc = float(np.mean(any_fire[is_cmd] & (cls[is_cmd] == target[is_cmd])))
         unk = float(np.mean(any_fire[~is_cmd])) if (~is_cmd).any() else 0.0
-        err = (1 - acc) + 4 * max(0.0, unk - TARGET_UNKNOWN_ACCEPT)
+        err = command_error(acc, unk)
         if best is None or err < best[0]:
             best = (err, float(c), acc, unk)
     return best
 
 
+def command_error(acc, unk):
+    """What command model selection minimises: misses, and unknowns accepted above target."""
+    return (1 - acc) + 4 * max(0.0, unk - TARGET_UNKNOWN_ACCEPT)
+
+
 def shipped_error(task, manifest):
-    """What choosing among finished runs minimises: the int8 model's validation FRR for a
-    wake word; for commands (1 - accuracy) + 4 x unknowns accepted above the target."""
+    """What choosing among finished runs minimises, on the int8 model a run wrote: its
+    validation FRR for a wake word, command_error for commands."""
     if task == "commands":
-        acc, unk = manifest["val_accuracy_int8"], manifest["val_unknown_accept_int8"]
-        return (1 - acc) + 4 * max(0.0, unk - TARGET_UNKNOWN_ACCEPT)
+        return command_error(manifest["val_accuracy_int8"], manifest["val_unknown_accept_int8"])
     return manifest["val_frr_int8"]
 
 
