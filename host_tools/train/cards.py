@@ -102,6 +102,12 @@ def _alike(res, wake):
     return "%d (of %d said)" % (res["false_accepts_soundalike"], wake["soundalike_phrases"])
 
 
+def _init_seed(tr):
+    """The initial weights' seed, when it is not the data seed (`hushword train --init-seed`)."""
+    init = tr.get("init_seed", tr.get("seed"))
+    return "" if init == tr.get("seed") else ", initial weights from --init-seed %s" % init
+
+
 def write_card(out_dir, r, man, summary):
     name = r["model"]
     lines = ["# Model card: `%s`" % name, ""]
@@ -118,12 +124,13 @@ def write_card(out_dir, r, man, summary):
         % (man["sliding_window"], _cutoffs(man["probability_cutoff"]), man["refractory_s"]),
         "| training data | %s |" % man.get("trained_on", "?"),
         "| training | %s examples (3 s each), data %s, training %s s on 2 shared CPU cores, "
-        "best epoch %s |"
+        "best epoch %s%s |"
         % (
             tr.get("examples", "?"),
             "from cache" if tr.get("data_seconds", 99) < 5 else "%s s" % tr.get("data_seconds"),
             tr.get("train_seconds", "?"),
             tr.get("best_epoch", "?"),
+            _init_seed(tr),
         ),
     ]
     if "val_soundalike_accept_int8" in man:

@@ -53,3 +53,9 @@ def test_png_is_valid(tmp_path):
     n = struct.unpack(">I", data[33:37])[0]
     raw = zlib.decompress(data[41 : 41 + n])
     assert len(raw) == h * (1 + 3 * w)
+
+
+def test_card_names_the_initialisation_only_when_it_is_not_the_data_seed():
+    assert cards._init_seed({"seed": 0, "init_seed": 0}) == ""
+    assert cards._init_seed({"seed": 0}) == ""
+    assert cards._init_seed({"seed": 0, "init_seed": 1}).endswith("--init-seed 1")
