@@ -54,13 +54,26 @@ ACCENT_RULES = (
     (r"@(?= |$)", ("@", "a#", "V", "A:")),  # a final schwa: "alexa", "alexah", "alexuh"
     (r"(^| )a#", (r"\1a#", r"\1@", r"\1E")),  # a first unstressed vowel: "alexa", "elexa"
 )
+# The same for the commands, whose words have other vowels. None turns a command into one of
+# the unknown phrases ("cancel" keeps its a, so it never becomes "counsel"). Applied to the
+# plain phrase as espeak-ng's en-us voice transcribes it.
+COMMAND_ACCENT_RULES = (
+    (r"@L", ("@L", "El", "Ul", "@l")),  # a final -el, reduced or full: "cancel", "cansell"
+    (r"0|O2", ("0", "O2", "A:", "O:")),  # the LOT/CLOTH vowel: "stop", "stahp", "stawp"
+    (r"aI", ("aI", "a:", "A:", "OI")),  # the PRICE vowel: "lights", "lahts", "loights"
+    (r"(?<=j)u:", ("u:", "U")),  # GOOSE after y: "volume", "volyum"
+    (r"V", ("V", "U", "@")),  # the STRUT vowel: "up", northern "oop"
+    (r"eI", ("eI", "e:", "EI")),  # the FACE vowel: "play"
+    (r"(?<![eaoOE',A])I(?!@)", ("I", "i", "@")),  # unstressed KIT: "music", "is it"
+    (r"t(?= |$)", ("t", "?")),  # a final t glottalised: "wha' time is i'"
+)
 
 
-def accent_variant(rng, phonemes):
-    """`phonemes` (espeak-ng notation) with each accent rule applied at random, as espeak-ng
-    phoneme input ("[[...]]")."""
+def accent_variant(rng, phonemes, rules=None):
+    """`phonemes` (espeak-ng notation) with each accent rule (default ACCENT_RULES) applied at
+    random, as espeak-ng phoneme input ("[[...]]")."""
     out = phonemes
-    for pattern, choices in ACCENT_RULES:
+    for pattern, choices in ACCENT_RULES if rules is None else rules:
         if rng.random() < 0.5:
             out = re.sub(pattern, choices[int(rng.integers(0, len(choices)))], out)
     return "[[" + out + "]]"

@@ -121,15 +121,16 @@ ACCENT_P = 0.4
 EQ_P, EQ_DB = 0.6, 12.0
 
 
-def _voice_speech(rng, voices, text, cache, accent=None):
+def _voice_speech(rng, voices, text, cache, accent=None, rules=None):
     """One clip of `text` in a random voice; `accent`: the plain phrase, when the clip may be
-    said with accent rules (espeak-ng voices only: they read phonemes)."""
+    said with accent rules (`rules`, default corpus.ACCENT_RULES; espeak-ng voices only: they
+    read phonemes)."""
     v = pick_voice(rng, voices)
     speed = float(rng.uniform(0.7, 1.4))
     pitch = float(rng.uniform(0.0, 1.0))
     warp = float(rng.uniform(0.82, 1.18)) if rng.random() < 0.6 else 1.0
     if accent and v[0] == "espeak" and rng.random() < ACCENT_P:
-        text = corpus.accent_variant(rng, tts.espeak_phonemes(accent))
+        text = corpus.accent_variant(rng, tts.espeak_phonemes(accent), rules)
     x = tts.synth(v, text, speed, pitch, cache, warp).astype(np.float32)
     # Most clips through a random frequency response: what a voice sounds like depends on
     # the synthesiser, the loudspeaker and the microphone, and the word must not. A small
@@ -169,8 +170,12 @@ def make_example(task, split, seed, index, voices, cache=TTS_CACHE):
             text, lab = recipe.target_text(rng)
         else:
             text, lab = recipe.negative_text(rng, kind), speech_label
-        accent = recipe.spellings[0] if kind == "target" and task != "commands" else None
-        clip = _voice_speech(rng, voices, text, cache, accent)
+        accent, rules = None, None
+        if kind == "target" and task == "commands":
+            accent, rules = corpus.COMMANDS[lab], corpus.COMMAND_ACCENT_RULES
+        elif kind == "target":
+            accent = recipe.spellings[0]
+        clip = _voice_speech(rng, voices, text, cache, accent, rules)
         if rng.random() < 0.4:
             clip = augment.reverb(rng, clip)
         # tts.trim keeps 1600 samples of padding after the last loud sample.
@@ -279,7 +284,7 @@ def _phrases(task):
         corpus.ACCENT_RULES,
         ACCENT_P,
         (EQ_P, EQ_DB),
-    )
+    ) + ((corpus.COMMAND_ACCENT_RULES,) if task == "commands" else ())
 
 
 def build(task, split, seed, count, voices, cache_root, jobs=2):

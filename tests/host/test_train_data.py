@@ -124,7 +124,7 @@ def test_example_kinds_are_the_kinds_examples_are_made_of(monkeypatch):
     assert set(kinds) == set(dataset.Recipe("hey_jarvis").kinds)
     said = []
 
-    def speech(rng, voices, text, cache, accent=None):  # no TTS needed: only labels matter
+    def speech(rng, voices, text, cache, accent=None, rules=None):  # only labels matter
         said.append(text)
         return np.zeros(8000, np.float32)
 
@@ -195,9 +195,33 @@ def test_accent_variants_say_the_word_with_other_vowels_and_no_new_consonants(tm
         assert vowels.sub("", m[2:-2]).replace("h", "") == " dZvs"
     clip = tts.synth(v, sorted(made)[0], 1.0, 0.5)
     assert 0.3 * len(a) < len(clip) < 2 * len(a)
-    # Wake word positives use them; command examples and negatives do not.
+    # A change to the rules is a new data set (the commands' rules only change theirs).
     keys = [dataset._phrases(t) for t in ("hey_jarvis", "commands")]
     assert all(corpus.ACCENT_RULES in k for k in keys)
+    assert corpus.COMMAND_ACCENT_RULES in keys[1] and corpus.COMMAND_ACCENT_RULES not in keys[0]
+
+
+@needs_espeak
+def test_command_accent_variants_keep_the_consonants_and_never_say_an_unknown_phrase():
+    import re
+
+    unknown = {tts.espeak_phonemes(p) for p in corpus.UNKNOWN_PHRASES}
+    vowels = re.compile(r"[aeiouAEIOUV@0-3:#',]")
+    rng = np.random.default_rng(0)
+    for c in corpus.COMMANDS:
+        plain = tts.espeak_phonemes(c)
+        made = {corpus.accent_variant(rng, plain, corpus.COMMAND_ACCENT_RULES) for _ in range(60)}
+        assert "[[%s]]" % plain in made
+        for m in made:
+            assert m[2:-2] not in unknown
+            # Only vowels change (a syllabic l may get one), and a final t may become a
+            # glottal stop.
+            def consonants(p):
+                return vowels.sub("", p.replace("L", "l").replace("?", "t"))
+
+            assert consonants(m[2:-2]) == consonants(plain)
+    cancel = {corpus.accent_variant(rng, "k'ans@L", corpus.COMMAND_ACCENT_RULES) for _ in range(60)}
+    assert "[[k'ansEl]]" in cancel  # the full vowel some accents keep ("cansell")
 
 
 def test_training_colour_and_noise_augmentation():
