@@ -115,7 +115,8 @@ def pick_voice(rng, voices, weights=None):
     return by[e][int(rng.integers(0, len(by[e])))]
 
 
-# Share of espeak-ng positives of a wake word said with accent rules (corpus.ACCENT_RULES).
+# Share of espeak-ng positives said with accent rules (corpus.ACCENT_RULES for a wake word,
+# corpus.COMMAND_ACCENT_RULES for the commands).
 ACCENT_P = 0.4
 # Share of clips coloured by augment.eq, and its largest boost or cut in dB.
 EQ_P, EQ_DB = 0.6, 12.0

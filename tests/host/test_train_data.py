@@ -207,21 +207,22 @@ def test_command_accent_variants_keep_the_consonants_and_never_say_an_unknown_ph
 
     unknown = {tts.espeak_phonemes(p) for p in corpus.UNKNOWN_PHRASES}
     vowels = re.compile(r"[aeiouAEIOUV@0-3:#',]")
+
+    def consonants(p):  # a syllabic l may get a vowel, a final t may become a glottal stop
+        return vowels.sub("", p.replace("L", "l").replace("?", "t"))
+
+    def variants(plain):
+        rules = corpus.COMMAND_ACCENT_RULES
+        return {corpus.accent_variant(rng, plain, rules)[2:-2] for _ in range(60)}
+
     rng = np.random.default_rng(0)
     for c in corpus.COMMANDS:
         plain = tts.espeak_phonemes(c)
-        made = {corpus.accent_variant(rng, plain, corpus.COMMAND_ACCENT_RULES) for _ in range(60)}
-        assert "[[%s]]" % plain in made
-        for m in made:
-            assert m[2:-2] not in unknown
-            # Only vowels change (a syllabic l may get one), and a final t may become a
-            # glottal stop.
-            def consonants(p):
-                return vowels.sub("", p.replace("L", "l").replace("?", "t"))
-
-            assert consonants(m[2:-2]) == consonants(plain)
-    cancel = {corpus.accent_variant(rng, "k'ans@L", corpus.COMMAND_ACCENT_RULES) for _ in range(60)}
-    assert "[[k'ansEl]]" in cancel  # the full vowel some accents keep ("cansell")
+        made = variants(plain)
+        assert plain in made
+        for m in made:  # only vowels change, and never into an unknown phrase
+            assert m not in unknown and consonants(m) == consonants(plain)
+    assert "k'ansEl" in variants("k'ans@L")  # the full vowel some accents keep ("cansell")
 
 
 def test_training_colour_and_noise_augmentation():
