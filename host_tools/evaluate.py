@@ -32,15 +32,30 @@ def add_arguments(parser):
     parser.add_argument(
         "--models", default=str(paths.MODELS), help="model directory (default: %(default)s)"
     )
-    parser.add_argument("--out", default="docs/models", help="where model cards and DET curves go")
-    parser.add_argument("--seed", type=int, default=1234, help="held-out audio seed")
+    parser.add_argument(
+        "--out",
+        default="docs/models",
+        help="where model cards and DET curves go (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1234, help="held-out audio seed (default: %(default)s)"
+    )
     parser.add_argument(
         "--minutes", type=float, default=60.0, help="minutes of negative audio (default: 60)"
     )
     parser.add_argument(
-        "--positives", type=int, default=300, help="held-out phrases per wake word"
+        "--positives",
+        type=int,
+        default=300,
+        help="held-out phrases per wake word (default: %(default)s)",
     )
-    parser.add_argument("--per-command", type=int, default=40, help="held-out phrases per command")
+    parser.add_argument(
+        "--per-command",
+        type=int,
+        default=40,
+        help="held-out phrases per command (default: %(default)s), and 6 times as many "
+        "unknown phrases",
+    )
     parser.add_argument(
         "--no-microwakeword", action="store_true", help="skip the pymicro-wakeword comparison"
     )
