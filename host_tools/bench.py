@@ -173,7 +173,12 @@ def _wake_words():
 
 def add_arguments(parser):
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--models", default=str(MODELS), metavar="DIR", help="model directory")
+    parser.add_argument(
+        "--models",
+        default=str(MODELS),
+        metavar="DIR",
+        help="model directory (default: %(default)s)",
+    )
     parser.add_argument("--seconds", type=float, default=15.0, help="audio length (default 15)")
     parser.add_argument(
         "--port",

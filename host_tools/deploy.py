@@ -23,7 +23,7 @@ def add_arguments(p):
         default=None,
         help="board definition in boards/ (default: the one on the board, else sim)",
     )
-    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default 115200)")
     p.add_argument("--force", action="store_true", help="upload every file, changed or not")
     p.add_argument("--no-reboot", action="store_true", help="don't soft-reboot afterwards")
 

@@ -20,7 +20,12 @@ def add_arguments(parser):
         action="store_true",
         help="accept commands for the whole file, not only in the window after a wake word",
     )
-    parser.add_argument("--models", default=str(MODELS), metavar="DIR", help="model directory")
+    parser.add_argument(
+        "--models",
+        default=str(MODELS),
+        metavar="DIR",
+        help="model directory (default: %(default)s)",
+    )
 
 
 def run(args):

@@ -198,8 +198,18 @@ def add_arguments(p):
     p.add_argument("--board", required=True, help="board name (see 'hushword boards')")
     p.add_argument("--firmware", required=True, help="MicroPython .bin for the board's chip")
     p.add_argument("-o", "--output", required=True, help="image file to write")
-    p.add_argument("--fs-offset", type=lambda s: int(s, 0), help="filesystem flash offset")
-    p.add_argument("--fs-size", type=lambda s: int(s, 0), help="filesystem size in bytes")
+    p.add_argument(
+        "--fs-offset",
+        type=lambda s: int(s, 0),
+        help="filesystem flash offset, e.g. 0x200000 (default: MicroPython's vfs partition for "
+        "the board's flash size)",
+    )
+    p.add_argument(
+        "--fs-size",
+        type=lambda s: int(s, 0),
+        help="filesystem size in bytes (default: that partition's size, or the rest of the flash "
+        "after --fs-offset)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 

@@ -9,7 +9,7 @@ from host_tools.device import Device
 
 def add_arguments(p):
     p.add_argument("--port", required=True, help="serial port of the board (or of hushword sim)")
-    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default 115200)")
     p.add_argument("--json", action="store_true", help="one JSON object per event line")
     p.add_argument("--seconds", type=float, help="stop after this many seconds")
     p.add_argument(
