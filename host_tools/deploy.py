@@ -10,6 +10,7 @@ import json
 import sys
 import time
 
+from host_tools.device import add_port_arguments
 from host_tools.errors import HushwordError
 from host_tools.progress import Progress
 
@@ -17,13 +18,12 @@ MANIFEST = "/hushword_manifest.json"
 
 
 def add_arguments(p):
-    p.add_argument("--port", required=True, help="serial port of the board (or of hushword sim)")
+    add_port_arguments(p)
     p.add_argument(
         "--board",
         default=None,
         help="board definition in boards/ (default: the one on the board, else sim)",
     )
-    p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default 115200)")
     p.add_argument("--force", action="store_true", help="upload every file, changed or not")
     p.add_argument("--no-reboot", action="store_true", help="don't soft-reboot afterwards")
 

@@ -13,6 +13,12 @@ from host_tools.errors import HushwordError
 REPLY_TIMEOUT_S = 3.0
 
 
+def add_port_arguments(p, port_help="serial port of the board (or of `hushword sim`)"):
+    """--port and --baud, as every command that talks to a running app takes them."""
+    p.add_argument("--port", required=True, help=port_help)
+    p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default 115200)")
+
+
 def open_serial(port, baud=115200, timeout=0.05):
     try:
         import serial

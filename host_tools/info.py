@@ -2,12 +2,11 @@
 
 import json
 
-from host_tools.device import Device
+from host_tools.device import Device, add_port_arguments
 
 
 def add_arguments(p):
-    p.add_argument("--port", required=True, help="serial port of the board (or of hushword sim)")
-    p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default 115200)")
+    add_port_arguments(p)
     p.add_argument("--json", action="store_true", help="print the reply as one JSON object")
 
 

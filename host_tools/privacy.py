@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 
-from host_tools.device import Device
+from host_tools.device import Device, add_port_arguments
 from host_tools.errors import HushwordError
 
 
@@ -28,8 +28,7 @@ def add_arguments(p):
         "to a Wyoming endpoint. 'allow-debug': the host may record debug audio over the wired "
         "link for a limited time."
     )
-    p.add_argument("--port", required=True, help="serial port of the board (or of `hushword sim`)")
-    p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default 115200)")
+    add_port_arguments(p)
     p.add_argument("--json", action="store_true", help="print the board's status as JSON")
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
 

@@ -21,7 +21,7 @@ from hushword import protocol
 
 from host_tools import adpcm
 from host_tools.errors import HushwordError
-from host_tools.device import Device
+from host_tools.device import Device, add_port_arguments
 
 RATE = 16000
 HOP = 320
@@ -103,8 +103,7 @@ def add_arguments(p):
         "Record the board's microphone over the wired serial link to a WAV file. Needs the "
         "owner's debug permission first: hushword privacy --port P allow-debug SECONDS."
     )
-    p.add_argument("--port", required=True, help="serial port of the board (or of `hushword sim`)")
-    p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default 115200)")
+    add_port_arguments(p)
     p.add_argument("--seconds", type=int, default=10, help="how long to record (default 10)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.wav", help="WAV file to write")
     p.add_argument("--codec", choices=("adpcm", "pcm16"), default="adpcm",

@@ -8,13 +8,12 @@ import getpass
 import json
 import sys
 
-from host_tools.device import Device
+from host_tools.device import Device, add_port_arguments
 from host_tools.errors import HushwordError
 
 
 def add_arguments(p):
-    p.add_argument("--port", required=True, help="serial port of the board")
-    p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default 115200)")
+    add_port_arguments(p, "serial port of the board")
     p.add_argument("--ssid", help="network name to join (omit to show the status)")
     p.add_argument("--password", help="network password (asked for if omitted)")
     p.add_argument("--json", action="store_true", help="print the status as JSON")
