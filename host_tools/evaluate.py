@@ -176,6 +176,28 @@ def _soundalike_accepts(event_times, segments):
     return int(sum(heldout.segment_of(t, segments) == "soundalike" for t in event_times))
 
 
+def _false_accepts(event_times, segments, score, frame_s, span, scale=255):
+    """What each false accept fell on: its time, kind, text, voice and the peak score in the
+    `span` frames from the one that fired."""
+    from host_tools.train import heldout
+
+    out = []
+    for t in event_times:
+        _, _, what, text, voice = heldout.segment_at(t, segments)
+        i = max(0, int(round(t / frame_s)) - 1)
+        peak = float(np.max(score[i : i + max(1, span)])) / scale
+        out.append(
+            {
+                "t": round(float(t), 2),
+                "what": what,
+                "text": text,
+                "voice": voice,
+                "score": round(peak, 3),
+            }
+        )
+    return out
+
+
 def evaluate_wake(name, man, bin_path, neg, segments, neg_hours, args, log):
     from host_tools.train import heldout
 
@@ -199,7 +221,7 @@ def evaluate_wake(name, man, bin_path, neg, segments, neg_hours, args, log):
         np.round(events(sp, cutoff_q(cut), frame_s, refr, warm), 3), np.round(ev_p, 3)
     )
     h = hits(ev_p, meta)
-    n_alike = sum(1 for *_, what in segments if what == "soundalike")
+    n_alike = sum(1 for seg in segments if seg[2] == "soundalike")
     n_fa_alike = _soundalike_accepts(ev_n, segments)
     res = {
         "model": name,
@@ -218,6 +240,7 @@ def evaluate_wake(name, man, bin_path, neg, segments, neg_hours, args, log):
         "det_matches_reference": bool(agree),
         "seconds": round(time.time() - t0, 1),
     }
+    res["false_accept_list"] = _false_accepts(ev_n, segments, sn, frame_s, refr)
     # Per engine FRR: shows whether one kind of voice is the weak spot.
     eng = np.array([m[3].split(":")[0] for m in meta])
     res["frr_by_engine"] = {e: round(1 - float(h[eng == e].mean()), 4) for e in sorted(set(eng))}
@@ -242,6 +265,7 @@ def evaluate_wake(name, man, bin_path, neg, segments, neg_hours, args, log):
                 "fa_per_hour": round(len(mev_n) / neg_hours, 3),
                 "false_accepts": int(len(mev_n)),
                 "false_accepts_soundalike": _soundalike_accepts(mev_n, segments),
+                "false_accept_list": _false_accepts(mev_n, segments, mn, fs, mrefr, scale=1),
                 "det": det(mp, meta, mn, fs, mrefr, neg_hours, scale=1),
                 "frr_by_engine": {
                     e: round(1 - float(mh[eng == e].mean()), 4) for e in sorted(set(eng))
@@ -257,25 +281,30 @@ def evaluate_wake(name, man, bin_path, neg, segments, neg_hours, args, log):
 def evaluate_commands(name, man, bin_path, neg, neg_hours, args, log):
     from host_tools.train import heldout
 
-    stream, meta = heldout.phrase_stream(
-        heldout.command_texts(args.per_command, 6 * args.per_command),
-        args.seed,
-        "cmd3-%d" % args.per_command,
-    )
+    texts = heldout.command_texts(args.per_command, 6 * args.per_command)
+    stream, meta = heldout.phrase_stream(texts, args.seed, "cmd3-%d" % args.per_command)
     t0 = time.time()
     # The command window held open for the whole stream (detect --commands-anytime).
     ev_t, ev_lab = reference_events(stream, args.models, name)
     correct, unknown_acc, n_cmd, n_unk = 0, 0, 0, 0
-    confusion = {}
-    for lab, st, en, _ in meta:
+    confusion, accepted = {}, []
+    by_engine = {}  # engine -> [commands, correct, unknown phrases, accepted]
+    for (lab, st, en, voice), (text, _) in zip(meta, texts):
         i = np.searchsorted(ev_t, st)
         got = ev_lab[i] if i < len(ev_t) and ev_t[i] <= en + HIT_AFTER_S else None
+        e = by_engine.setdefault(voice.split(":")[0], [0, 0, 0, 0])
         if lab == "unknown":
             n_unk += 1
             unknown_acc += got is not None
+            e[2] += 1
+            e[3] += got is not None
+            if got is not None:
+                accepted.append({"text": text, "as": got, "voice": voice})
         else:
             n_cmd += 1
             correct += got == lab
+            e[0] += 1
+            e[1] += got == lab
         confusion.setdefault(lab, {}).setdefault(str(got), 0)
         confusion[lab][str(got)] += 1
     # Commands fired by ordinary talk and noise with the window held open (a worst case: the
@@ -290,6 +319,18 @@ def evaluate_commands(name, man, bin_path, neg, neg_hours, args, log):
         "unknown_accepted": round(unknown_acc / max(1, n_unk), 4),
         "fa_per_hour_window_open": round(len(neg_t) / neg_hours, 2),
         "confusion": confusion,
+        # Per engine: shows whether one kind of voice is the weak spot.
+        "by_engine": {
+            k: {
+                "commands": c,
+                "accuracy": round(ok / max(1, c), 4),
+                "unknown_phrases": u,
+                "unknown_accepted": round(a / max(1, u), 4),
+            }
+            for k, (c, ok, u, a) in sorted(by_engine.items())
+        },
+        # Which unknown phrases passed for a command, said by which voice.
+        "unknown_accepted_list": sorted(accepted, key=lambda d: (d["text"], d["as"], d["voice"])),
         "seconds": round(time.time() - t0, 1),
     }
     log(

@@ -205,6 +205,9 @@ def write_card(out_dir, r, man, summary):
                     "%s %s" % (e, _pct(v)) for e, v in r["microwakeword"]["frr_by_engine"].items()
                 )
             )
+        lines += _false_accept_lines(r, "hushword")
+        if "microwakeword" in r:
+            lines += _false_accept_lines(r["microwakeword"], "microWakeWord")
         det_png(os.path.join(out_dir, png), curves, points)
         lines += [
             "",
@@ -243,6 +246,7 @@ def write_card(out_dir, r, man, summary):
                     ", ".join("%s %d" % kv for kv in sorted(row.items(), key=lambda kv: -kv[1])),
                 )
             )
+        lines += _command_detail_lines(r)
     lines += [
         "",
         "## Limits",
@@ -253,6 +257,57 @@ def write_card(out_dir, r, man, summary):
     ]
     with open(os.path.join(out_dir, name + ".md"), "w") as f:
         f.write("\n".join(lines))
+
+
+def _false_accept_lines(r, who):
+    """What each false accept in the negative audio was (older results lack the list)."""
+    fas = r.get("false_accept_list")
+    if not fas:
+        return []
+    out = [
+        "",
+        "False accepts of %s (time in the negative audio, what was said, voice, peak score):"
+        % who,
+        "",
+    ]
+    for fa in fas:
+        said = '"%s"' % fa["text"] if fa["text"] else "no speech"
+        voice = " by %s" % fa["voice"] if fa["voice"] else ""
+        out.append("- %.1f s: %s (%s)%s, %.2f" % (fa["t"], said, fa["what"], voice, fa["score"]))
+    return out
+
+
+def _command_detail_lines(r):
+    """Accuracy by engine and the unknown phrases taken for commands (older results lack
+    them)."""
+    out = []
+    if r.get("by_engine"):
+        out += [
+            "",
+            "By engine (accuracy on commands; unknown phrases accepted): %s"
+            % "; ".join(
+                "%s %s of %d, %s of %d"
+                % (
+                    e,
+                    _pct(v["accuracy"]),
+                    v["commands"],
+                    _pct(v["unknown_accepted"]),
+                    v["unknown_phrases"],
+                )
+                for e, v in r["by_engine"].items()
+            ),
+        ]
+    if r.get("unknown_accepted_list"):
+        groups = {}
+        for a in r["unknown_accepted_list"]:
+            groups.setdefault((a["text"], a["as"]), []).append(a["voice"])
+        out += ["", "Unknown phrases taken for a command (phrase as command: times, voices):", ""]
+        for (text, got), voices in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            out.append(
+                '- "%s" as `%s`: %d (%s)'
+                % (text, got, len(voices), ", ".join(sorted(set(voices))))
+            )
+    return out
 
 
 def write_index(out_dir, summary):

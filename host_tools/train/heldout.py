@@ -90,13 +90,16 @@ def negative_stream(seed, seconds, cache=tts.cache_dir()):
     """Long negative audio: held-out voices talking (sentences, sound-alikes, commands),
     with stretches of noise, hum and music-like tones between them.
 
-    Returns (int16 samples, [(start_s, end_s, what)]), `what` one of "speech", "soundalike",
-    "command", "noise": which stretch a false accept fell in.
+    Returns (int16 samples, [(start_s, end_s, what, text, voice)]), `what` one of "speech",
+    "soundalike", "command", "noise" (text and voice "" for noise): what a false accept fell on.
     """
-    path = os.path.join(CACHE, "negative-%d-%d.npz" % (seed, seconds))
+    # v2: the segments also name the text and the voice (the audio is the same as v1's).
+    path = os.path.join(CACHE, "negative-v2-%d-%d.npz" % (seed, seconds))
     if os.path.exists(path):
         d = np.load(path, allow_pickle=True)
-        return d["x"], [(float(a), float(b), str(w)) for a, b, w in d["segments"]]
+        return d["x"], [
+            (float(a), float(b), str(w), str(t), str(v)) for a, b, w, t, v in d["segments"]
+        ]
     voices = tts.voice_pools()["test"]
     confusables = list(NEGATIVE_SOUNDALIKES) + sum(corpus.HELDOUT_CONFUSABLES.values(), [])
     parts, segments, total, i = [], [], 0, 0
@@ -105,7 +108,7 @@ def negative_stream(seed, seconds, cache=tts.cache_dir()):
         i += 1
         r = rng.random()
         if r < 0.12:
-            what = "noise"
+            what, text, vname = "noise", "", ""
             y = augment.background(rng, int(rng.uniform(2, 8) * RATE))
             y = augment.to_int16(augment.level(rng, y, -25.0, 0.0))
         else:
@@ -116,10 +119,11 @@ def negative_stream(seed, seconds, cache=tts.cache_dir()):
                 text = corpus.COMMANDS[int(rng.integers(0, len(corpus.COMMANDS)))]
             else:
                 what, text = "speech", corpus.sentence(rng, 3, 14)
-            x, _ = _say(rng, voices, text, cache)
+            x, vname = _say(rng, voices, text, cache)
             y = _dress(rng, x, int(rng.uniform(0.05, 0.6) * RATE), int(0.05 * RATE))
         parts.append(y)
-        segments.append((total / RATE, min(total + len(y), seconds * RATE) / RATE, what))
+        end = min(total + len(y), seconds * RATE) / RATE
+        segments.append((total / RATE, end, what, text, vname))
         total += len(y)
     x = np.concatenate(parts)[: seconds * RATE]
     os.makedirs(CACHE, exist_ok=True)
@@ -128,14 +132,19 @@ def negative_stream(seed, seconds, cache=tts.cache_dir()):
     return x, segments
 
 
-def segment_of(t, segments, latency=0.25):
-    """What was playing `latency` seconds before a detection at time `t` (a detector fires
-    just after the end of what set it off)."""
+def segment_at(t, segments, latency=0.25):
+    """The segment (start, end, what, text, voice) that was playing `latency` seconds before a
+    detection at time `t` (a detector fires just after the end of what set it off)."""
     t = max(0.0, t - latency)
-    for a, b, what in segments:
-        if a <= t < b:
-            return what
-    return segments[-1][2] if segments else "speech"
+    for seg in segments:
+        if seg[0] <= t < seg[1]:
+            return seg
+    return segments[-1] if segments else (0.0, 0.0, "speech", "", "")
+
+
+def segment_of(t, segments, latency=0.25):
+    """What kind of audio ("speech", "soundalike", ...) set off a detection at time `t`."""
+    return segment_at(t, segments, latency)[2]
 
 
 def wake_texts(word, n):

@@ -59,3 +59,44 @@ def test_card_names_the_initialisation_only_when_it_is_not_the_data_seed():
     assert cards._init_seed({"seed": 0, "init_seed": 0}) == ""
     assert cards._init_seed({"seed": 0}) == ""
     assert cards._init_seed({"seed": 0, "init_seed": 1}).endswith("--init-seed 1")
+
+
+def test_cards_say_what_fired():
+    """A wake card lists each false accept (phrase, voice, score); a command card gives
+    accuracy by engine and which unknown phrases were taken for which command."""
+    wake = {
+        "false_accept_list": [
+            {
+                "t": 12.3,
+                "what": "soundalike",
+                "text": "a jarvis",
+                "voice": "flite:rms",
+                "score": 0.92,
+            },
+            {"t": 80.0, "what": "noise", "text": "", "voice": "", "score": 0.95},
+        ]
+    }
+    lines = cards._false_accept_lines(wake, "hushword")
+    assert '- 12.3 s: "a jarvis" (soundalike) by flite:rms, 0.92' in lines
+    assert "- 80.0 s: no speech (noise), 0.95" in lines
+    assert cards._false_accept_lines({"false_accepts": 0}, "hushword") == []
+    cmd = {
+        "by_engine": {
+            "espeak": {
+                "commands": 10,
+                "accuracy": 0.9,
+                "unknown_phrases": 6,
+                "unknown_accepted": 0.5,
+            },
+        },
+        "unknown_accepted_list": [
+            {"text": "lights are off", "as": "lights_off", "voice": "espeak:en-us"},
+            {"text": "lights are off", "as": "lights_off", "voice": "flite:rms"},
+            {"text": "time flies", "as": "what_time_is_it", "voice": "espeak:en-us"},
+        ],
+    }
+    text = "\n".join(cards._command_detail_lines(cmd))
+    assert "espeak 90.0 % of 10, 50.0 % of 6" in text
+    first, second = [ln for ln in text.splitlines() if ln.startswith("- ")]
+    assert first == '- "lights are off" as `lights_off`: 2 (espeak:en-us, flite:rms)'
+    assert second == '- "time flies" as `what_time_is_it`: 1 (espeak:en-us)'

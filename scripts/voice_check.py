@@ -1,0 +1,85 @@
+"""How the shipped models hear one TTS voice, in clean audio.
+
+Renders every command (or a wake word) in the given voices at three speeds and three pitch
+settings, puts each clip between stretches of silence and runs the device pipeline on it (the
+bit-exact host reference, command window held open). A voice that misses in clean audio has a
+speaker gap, not a noise problem.
+
+    python scripts/voice_check.py flite:rms flite:awb festival:kal_diphone
+    python scripts/voice_check.py --word hey_jarvis flite:rms espeak:en-us-nyc
+
+Voices are ENGINE:NAME[+VARIANT] as `hushword eval` names them. Needs the TTS engines
+(make train-deps).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from host_tools import reference  # noqa: E402
+from host_tools.paths import MODELS  # noqa: E402
+from host_tools.train import corpus, tts  # noqa: E402
+
+SPEEDS = (0.85, 1.0, 1.15)
+PITCHES = (0.2, 0.5, 0.8)
+
+
+def parse_voice(s):
+    engine, _, rest = s.partition(":")
+    name, _, variant = rest.partition("+")
+    if not name:
+        raise SystemExit("voice_check: a voice is ENGINE:NAME[+VARIANT], e.g. flite:rms")
+    return (engine, name, variant)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("voices", nargs="+", help="e.g. flite:rms festival:kal_diphone espeak:en-us")
+    ap.add_argument("--word", help="check this wake word instead of the commands")
+    ap.add_argument(
+        "--models", default=str(MODELS), help="models directory (default: %(default)s)"
+    )
+    args = ap.parse_args(argv)
+    tts.require_engines()
+    models, errors = reference.load_models(args.models)
+    if args.word:
+        models = [m for m in models if m[0] == args.word]
+        phrases = {args.word: corpus.SPELLINGS.get(args.word, [args.word])[0]}
+        kind = "wake"
+    else:
+        models = [m for m in models if m[1] == "command"]
+        phrases = {c.replace(" ", "_"): c for c in corpus.COMMANDS}
+        kind = "command"
+    if not models:
+        raise SystemExit("voice_check: no %s model in %s" % (args.word or "command", args.models))
+    gap = np.zeros(tts.RATE, np.int16)
+    per_clip = len(SPEEDS) * len(PITCHES)
+    print(
+        "clips heard (of %d per phrase: speeds %s x pitch settings %s), clean audio"
+        % (per_clip, SPEEDS, PITCHES)
+    )
+    for v in args.voices:
+        voice = parse_voice(v)
+        row, total = [], 0
+        for label, text in phrases.items():
+            heard = 0
+            for speed in SPEEDS:
+                for pitch in PITCHES:
+                    x = tts.synth(voice, text, speed, pitch, tts.cache_dir())
+                    evs = reference.run(
+                        np.concatenate([gap, x, gap, gap]), args.models, True, models=models
+                    )
+                    heard += any(e["label"] == label for e in evs if e["ev"] == kind)
+            row.append("%s %d" % (label, heard))
+            total += heard
+        print("%-24s %3d of %3d  (%s)" % (v, total, per_clip * len(phrases), ", ".join(row)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
