@@ -262,8 +262,10 @@ def write_card(out_dir, r, man, summary):
 def _false_accept_lines(r, who):
     """What each false accept in the negative audio was (older results lack the list)."""
     fas = r.get("false_accept_list")
-    if not fas:
+    if fas is None:
         return []
+    if not fas:
+        return ["", "No false accepts of %s in the negative audio." % who]
     out = [
         "",
         "False accepts of %s (time in the negative audio, what was said, voice, peak score):"

@@ -79,7 +79,9 @@ def test_cards_say_what_fired():
     lines = cards._false_accept_lines(wake, "hushword")
     assert '- 12.3 s: "a jarvis" (soundalike) by flite:rms, 0.92' in lines
     assert "- 80.0 s: no speech (noise), 0.95" in lines
-    assert cards._false_accept_lines({"false_accepts": 0}, "hushword") == []
+    assert cards._false_accept_lines({"false_accepts": 0}, "hushword") == []  # older results
+    none = cards._false_accept_lines({"false_accept_list": []}, "hushword")
+    assert none == ["", "No false accepts of hushword in the negative audio."]
     cmd = {
         "by_engine": {
             "espeak": {
