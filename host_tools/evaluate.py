@@ -286,7 +286,6 @@ def evaluate_commands(name, man, bin_path, neg, neg_hours, args, log):
     t0 = time.time()
     # The command window held open for the whole stream (detect --commands-anytime).
     ev_t, ev_lab = reference_events(stream, args.models, name)
-    correct, unknown_acc, n_cmd, n_unk = 0, 0, 0, 0
     confusion, accepted = {}, []
     by_engine = {}  # engine -> [commands, correct, unknown phrases, accepted]
     for (lab, st, en, voice), (text, _) in zip(meta, texts):
@@ -294,19 +293,17 @@ def evaluate_commands(name, man, bin_path, neg, neg_hours, args, log):
         got = ev_lab[i] if i < len(ev_t) and ev_t[i] <= en + HIT_AFTER_S else None
         e = by_engine.setdefault(voice.split(":")[0], [0, 0, 0, 0])
         if lab == "unknown":
-            n_unk += 1
-            unknown_acc += got is not None
             e[2] += 1
             e[3] += got is not None
             if got is not None:
                 accepted.append({"text": text, "as": got, "voice": voice})
         else:
-            n_cmd += 1
-            correct += got == lab
             e[0] += 1
             e[1] += got == lab
         confusion.setdefault(lab, {}).setdefault(str(got), 0)
         confusion[lab][str(got)] += 1
+    totals = np.sum(list(by_engine.values()) or [[0, 0, 0, 0]], axis=0)
+    n_cmd, correct, n_unk, unknown_acc = (int(v) for v in totals)
     # Commands fired by ordinary talk and noise with the window held open (a worst case: the
     # device opens it for 3 s after a wake word only).
     neg_t, _ = reference_events(neg, args.models, name)

@@ -47,7 +47,7 @@ def main(argv=None):
     )
     args = ap.parse_args(argv)
     tts.require_engines()
-    models, errors = reference.load_models(args.models)
+    models, _ = reference.load_models(args.models)
     if args.word:
         models = [m for m in models if m[0] == args.word]
         phrases = {args.word: corpus.SPELLINGS.get(args.word, [args.word])[0]}
