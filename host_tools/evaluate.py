@@ -10,6 +10,7 @@ hour on long negative audio, and a DET curve (FRR against false accepts/hour ove
 For the command model: accuracy on commands and the share of unknown phrases accepted.
 """
 
+import collections
 import json
 import os
 import sys
@@ -337,6 +338,21 @@ def evaluate_commands(name, man, bin_path, neg, neg_hours, args, log):
     return res
 
 
+def fired_summary(r, first=3):
+    """One line on what set a model off in the held-out audio (the card lists it all): its
+    false accepts, or the unknown phrases taken for commands, most frequent first."""
+    fired = [
+        '"%s" (%s, %.2f)' % (fa["text"] or fa["what"], fa["voice"] or "-", fa["score"])
+        for fa in r.get("false_accept_list", [])
+    ]
+    taken = collections.Counter((a["text"], a["as"]) for a in r.get("unknown_accepted_list", []))
+    fired += ['"%s" as %s x%d' % (t, c, n) for (t, c), n in taken.most_common()]
+    if not fired:
+        return ""
+    more = " and %d more" % (len(fired) - first) if len(fired) > first else ""
+    return "fired on %s%s" % (", ".join(fired[:first]), more)
+
+
 def run(args):
     from host_tools.train import heldout, tts
 
@@ -400,5 +416,7 @@ def run(args):
                     100 * r["unknown_accepted"],
                 )
             print(line)
+            if fired_summary(r):
+                print("%-12s %s" % ("", fired_summary(r)))
         print("negative audio: %.2f h" % neg_hours)
     return 0

@@ -102,3 +102,13 @@ def test_cards_say_what_fired():
     first, second = [ln for ln in text.splitlines() if ln.startswith("- ")]
     assert first == '- "lights are off" as `lights_off`: 2 (espeak:en-us, flite:rms)'
     assert second == '- "time flies" as `what_time_is_it`: 1 (espeak:en-us)'
+
+
+def test_eval_summary_line_says_what_fired():
+    fa = {"t": 1.0, "what": "noise", "text": "", "voice": "", "score": 0.931}
+    assert evaluate.fired_summary({"false_accept_list": [fa]}) == 'fired on "noise" (-, 0.93)'
+    taken = [{"text": "lights are off", "as": "lights_off", "voice": "v%d" % i} for i in range(3)]
+    taken.append({"text": "time flies", "as": "stop", "voice": "v"})
+    line = evaluate.fired_summary({"unknown_accepted_list": taken}, first=1)
+    assert line == 'fired on "lights are off" as lights_off x3 and 1 more'
+    assert evaluate.fired_summary({"false_accept_list": []}) == ""
