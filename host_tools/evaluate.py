@@ -35,8 +35,9 @@ def add_arguments(parser):
     )
     parser.add_argument(
         "--out",
-        default="docs/models",
-        help="where model cards and DET curves go (default: %(default)s)",
+        help="where model cards and DET curves go (default: docs/models for the shipped "
+        "models, MODELS/cards for any other --models directory, so that evaluating your own "
+        "run leaves the shipped cards alone)",
     )
     parser.add_argument(
         "--seed", type=int, default=1234, help="held-out audio seed (default: %(default)s)"
@@ -353,6 +354,16 @@ def fired_summary(r, first=3):
     return "fired on %s%s" % (", ".join(fired[:first]), more)
 
 
+def cards_dir(models, out=None):
+    """Where `hushword eval` writes cards: `out` if given, docs/models for the shipped
+    models, else a cards/ directory next to the models evaluated."""
+    if out is not None:
+        return out
+    if os.path.realpath(models) == os.path.realpath(paths.MODELS):
+        return str(paths.ROOT / "docs" / "models")
+    return os.path.join(models, "cards")
+
+
 def run(args):
     from host_tools.train import heldout, tts
 
@@ -381,13 +392,15 @@ def run(args):
         else:
             results.append(evaluate_commands(name, man, bin_path, neg, neg_hours, args, log))
     summary = {"seed": args.seed, "negative_hours": round(neg_hours, 3), "models": results}
-    if args.out:
+    out = cards_dir(args.models, args.out)
+    if out:
         from host_tools.train import cards
 
-        os.makedirs(args.out, exist_ok=True)
+        os.makedirs(out, exist_ok=True)
         for r, (name, man) in zip(results, models):
-            cards.write_card(args.out, r, man, summary)
-        cards.write_index(args.out, summary)
+            cards.write_card(out, r, man, summary)
+        cards.write_index(out, summary)
+        log("model cards: %s" % out)
     # Full results (DET points, confusion) for scripts; the cards carry the summary.
     os.makedirs(heldout.CACHE, exist_ok=True)
     with open(os.path.join(heldout.CACHE, "eval.json"), "w") as f:

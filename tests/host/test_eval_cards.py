@@ -112,3 +112,13 @@ def test_eval_summary_line_says_what_fired():
     line = evaluate.fired_summary({"unknown_accepted_list": taken}, first=1)
     assert line == 'fired on "lights are off" as lights_off x3 and 1 more'
     assert evaluate.fired_summary({"false_accept_list": []}) == ""
+
+
+def test_cards_of_other_models_do_not_overwrite_the_shipped_ones(tmp_path):
+    from host_tools import paths
+
+    shipped = evaluate.cards_dir(str(paths.MODELS))
+    assert shipped == str(paths.ROOT / "docs" / "models")
+    assert evaluate.cards_dir(str(tmp_path)) == str(tmp_path / "cards")
+    assert evaluate.cards_dir(str(tmp_path), "x") == "x"
+    assert evaluate.cards_dir(str(tmp_path), "") == ""  # --out "": no cards
