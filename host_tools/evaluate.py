@@ -429,7 +429,8 @@ def run(args):
                     100 * r["unknown_accepted"],
                 )
             print(line)
-            if fired_summary(r):
-                print("%-12s %s" % ("", fired_summary(r)))
+            fired = fired_summary(r)
+            if fired:
+                print("%-12s %s" % ("", fired))
         print("negative audio: %.2f h" % neg_hours)
     return 0
