@@ -100,15 +100,22 @@ class Recipe:
 # a model that hears mostly one engine learns the engine, not the word.
 # piper's one neural voice (trained on a recorded speaker) gets a share of its own: its
 # prosody and timbre are the nearest thing here to a person.
-ENGINE_P = {"espeak": 0.5, "flite": 0.35, "festival": 0.25, "piper": 0.2}
+# festival's voices of other languages saying English (tts.FESTIVAL_ACCENT_VOICES) are a group
+# of their own, "accented": eight speakers, not a share of festival's two English ones.
+ENGINE_P = {"espeak": 0.5, "flite": 0.35, "festival": 0.25, "accented": 0.25, "piper": 0.2}
+
+
+def voice_group(v):
+    """The group `pick_voice` draws first: the engine, or "accented"."""
+    return "accented" if v[0] == "festival" and v[2] else v[0]
 
 
 def pick_voice(rng, voices, weights=None):
-    """An engine by `weights` (default ENGINE_P), then one of its voices uniformly."""
+    """A group (engine) by `weights` (default ENGINE_P), then one of its voices uniformly."""
     weights = weights or ENGINE_P
     by = {}
     for v in voices:
-        by.setdefault(v[0], []).append(v)
+        by.setdefault(voice_group(v), []).append(v)
     engines = [e for e in weights if e in by]
     p = np.array([weights[e] for e in engines])
     e = engines[int(rng.choice(len(engines), p=p / p.sum()))]

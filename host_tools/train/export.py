@@ -49,10 +49,10 @@ def _training_voices():
     """Voices per engine in the training pool, e.g. "... espeak-ng (375), flite (4), ..."."""
     from collections import Counter
 
-    from host_tools.train import tts
+    from host_tools.train import dataset, tts
 
-    counts = Counter(engine for engine, _, _ in tts.voice_pools()["train"])
-    names = {"espeak": "espeak-ng"}
+    counts = Counter(dataset.voice_group(v) for v in tts.voice_pools()["train"])
+    names = {"espeak": "espeak-ng", "accented": "festival, other languages"}
     parts = ["%s (%d)" % (names.get(e, e), n) for e, n in counts.items()]
     return "voices of the training pool: " + ", ".join(parts)
 

@@ -17,6 +17,7 @@ import zlib
 import numpy as np
 
 from host_tools.errors import HushwordError
+from host_tools.train import respell
 
 RATE = 16000
 DEPS_HINT = "install TTS engines with: make train-deps"
@@ -43,6 +44,21 @@ FLITE_TEST_VOICES = {"rms"}
 # speaker flite also has) widen what training hears.
 FESTIVAL_VOICES = ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"]
 FESTIVAL_TEST_VOICES = {"kal_diphone"}
+# festival voices of other languages (Debian festvox-czech-*, -suopuhe-*, -ital*) -> the
+# language whose spelling they read: recorded speakers saying English with their accent
+# (respell.py). One of them (a Finnish man) is kept for validation: with it the validation
+# voices are not espeak-ng's alone.
+FESTIVAL_ACCENT_VOICES = {
+    "czech_dita": "cs",
+    "czech_krb": "cs",
+    "czech_machac": "cs",
+    "czech_ph": "cs",
+    "hy_fi_mv_diphone": "fi",
+    "suo_fi_lj_diphone": "fi",
+    "lp_diphone": "it",
+    "pc_diphone": "it",
+}
+FESTIVAL_VAL_VOICES = {"hy_fi_mv_diphone"}
 FESTIVAL_VOICE_DIRS = ("/usr/share/festival/voices", "/usr/lib/festival/voices")
 # Neural (VITS) voices for piper, each a Python package that bundles its model:
 # name -> module (with model_path() and config_path()).
@@ -128,6 +144,10 @@ def voice_pools():
                 continue
             split = "test" if voice in FESTIVAL_TEST_VOICES else "train"
             pools[split].append(("festival", voice, ""))
+        for voice, lang in sorted(FESTIVAL_ACCENT_VOICES.items()):
+            if festival_has(voice):
+                split = "val" if voice in FESTIVAL_VAL_VOICES else "train"
+                pools[split].append(("festival", voice, lang))
     for voice in sorted(PIPER_VOICES):
         if piper_has(voice):
             pools["train"].append(("piper", voice, ""))
@@ -211,7 +231,9 @@ def synth(voice, text, speed=1.0, pitch=0.5, cache_dir=None, warp=1.0):
             cmd += ["--setf", "int_f0_target_mean=%.1f" % f0, "-t", text, "-o", wav]
         elif engine == "festival":
             cmd = None
-            _festival().say(name, text, 1.0 / speed, wav)
+            if variant:  # a voice of another language: English in its spelling
+                text = respell.respell(text, variant)
+            _festival().say(name, text, 1.0 / speed, wav, respell.ENCODINGS.get(variant))
         elif engine == "piper":
             cmd = None
             _piper_say(name, text, 1.0 / speed, wav)
@@ -250,28 +272,33 @@ class Festival:
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            text=True,
-            bufsize=1,
+            bufsize=0,
         )
         self.pid = os.getpid()
 
-    def say(self, voice, text, stretch, wav):
+    def say(self, voice, text, stretch, wav, encoding=None):
+        """Render `text` with festival's `voice`; `encoding`: what the voice's language reads
+        (ASCII for English)."""
         quoted = text.replace("\\", " ").replace('"', " ")
         # SIOD runs an unwind-protect cleanup only on an error: FAILED marks one (and this
         # process is then dropped: after an error festival no longer reads input reliably).
-        self.proc.stdin.write(
+        command = (
             "(unwind-protect (begin (voice_%s) (Parameter.set 'Duration_Stretch %.3f) "
             '(utt.save.wave (utt.synth (Utterance Text "%s")) "%s" \'riff)) '
             '(format stderr "%s\\n"))\n(format stderr "%s\\n")\n'
             % (voice, stretch, quoted, wav, self.FAILED, self.DONE)
         )
-        self.proc.stdin.flush()
+        self.proc.stdin.write(command.encode(encoding or "ascii", "replace"))
         said = []
-        for line in self.proc.stderr:  # stderr: unbuffered, unlike festival's stdout
+        for raw in self.proc.stderr:  # stderr: unbuffered, unlike festival's stdout
+            line = raw.decode("latin-1")
             if line.strip() in (self.DONE, self.FAILED):
                 said += [line.strip()] if line.strip() == self.FAILED else []
                 break
-            said.append(line.strip())
+            # A diphone voice missing one of the pairs English sounds make in its language
+            # says so and uses a pause: a warning, the clip is made.
+            if not line.startswith("UniSyn: using default diphone"):
+                said.append(line.strip())
         if said or not os.path.exists(wav):
             self.proc.kill()
             self.proc.wait()
