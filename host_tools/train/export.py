@@ -45,13 +45,13 @@ def _write(model, recipe, task, calib, out_base, cutoff, extra):
     )
 
 
-def _training_voices():
-    """Voices per engine in the training pool, e.g. "... espeak-ng (375), flite (4), ..."."""
+def _training_voices(voices):
+    """Voices per engine in a training pool, e.g. "... espeak-ng (375), flite (4), ..."."""
     from collections import Counter
 
-    from host_tools.train import dataset, tts
+    from host_tools.train import dataset
 
-    counts = Counter(dataset.voice_group(v) for v in tts.voice_pools()["train"])
+    counts = Counter(dataset.voice_group(v) for v in voices)
     names = {"espeak": "espeak-ng", "accented": "festival, other languages"}
     parts = ["%s (%d)" % (names.get(e, e), n) for e, n in counts.items()]
     return "voices of the training pool: " + ", ".join(parts)
@@ -74,9 +74,10 @@ def choose_cutoff(bin_path, task, seed, xva, yva):
     return q
 
 
-def calibrate(task, out_dir, seed=0, quick=False, jobs=2, log=print):
+def calibrate(task, out_dir, seed=0, quick=False, jobs=2, log=print, accented=False):
     """Choose the cutoff of the model already in `out_dir` again, on the validation voices
-    (as training does after its last epoch), and rewrite its manifest; the weights stay."""
+    (as training does after its last epoch; `accented` as there), and rewrite its manifest;
+    the weights stay."""
     from host_tools import modelfile
     from host_tools.train import dataset, tts
 
@@ -90,7 +91,9 @@ def calibrate(task, out_dir, seed=0, quick=False, jobs=2, log=print):
     data_root = os.path.join(loop.CACHE, "data")
     os.makedirs(data_root, exist_ok=True)
     n = loop.sizes(task, quick)["val"]
-    xva, yva = dataset.build(task, "val", seed, n, tts.voice_pools()["val"], data_root, jobs)
+    xva, yva = dataset.build(
+        task, "val", seed, n, tts.voice_pools(accented)["val"], data_root, jobs
+    )
     q = choose_cutoff(base + ".bin", task, seed, xva, yva)
     old = dict(manifest["probability_cutoff"])
     labels = [lb for lb in manifest["labels"] if lb not in modelfile.NEVER_FIRE]
@@ -109,7 +112,19 @@ def calibrate(task, out_dir, seed=0, quick=False, jobs=2, log=print):
 
 
 def export_model(
-    model, recipe, task, out_dir, xtr, best, state, seed, data_s, log, val, init_seed=None
+    model,
+    recipe,
+    task,
+    out_dir,
+    xtr,
+    best,
+    state,
+    seed,
+    data_s,
+    log,
+    val,
+    init_seed=None,
+    train_voices=(),
 ):
     init = seed if init_seed is None else init_seed
     rng = np.random.default_rng([init, 11])
@@ -118,7 +133,7 @@ def export_model(
     calib = xtr[np.sort(pick)].reshape(-1, xtr.shape[-1])
     out_base = os.path.join(out_dir, task)
     extra = {
-        "trained_on": "synthetic speech: %s, seed %d" % (_training_voices(), seed),
+        "trained_on": "synthetic speech: %s, seed %d" % (_training_voices(train_voices), seed),
         "channels": int(model.channels),
     }
     _write(model, recipe, task, calib, out_base, float(best["cutoff"]), extra)

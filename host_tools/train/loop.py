@@ -21,9 +21,9 @@ TARGET_UNKNOWN_ACCEPT = 0.01
 # a room does, so counted as hours of audio, the one or two that score highest set the cutoff.
 TARGET_SOUNDALIKE_ACCEPT = 0.01
 # bump when the training recipe changes, so old checkpoints are not resumed (13: accent rules
-# for the command positives; a wake word's data is the same as in 12; 14: festival's Czech,
-# Finnish and Italian voices saying English)
-RECIPE = 14
+# for the command positives; a wake word's data is the same as in 12). --accented-voices
+# changes the voices, and with them the data and the checkpoint's key.
+RECIPE = 13
 COMMAND_CUTOFFS = np.concatenate([np.linspace(0.3, 0.98, 35), [0.985, 0.99, 0.993, 0.996]])
 
 
@@ -202,11 +202,21 @@ def predict(model, x, batch=256):
 
 
 def train(
-    task, out_dir, seed=0, quick=False, epochs=None, jobs=2, log=print, examples=None, init_seed=None
+    task,
+    out_dir,
+    seed=0,
+    quick=False,
+    epochs=None,
+    jobs=2,
+    log=print,
+    examples=None,
+    init_seed=None,
+    accented=False,
 ):
     """Train `task` on data made with `seed`; `init_seed` (default: `seed`) alone seeds the
     initial weights, the example order and the feature jitter, so another value trains another
-    model on the same cached data."""
+    model on the same cached data. `accented`: festival's voices of other languages among the
+    training and validation voices (tts.voice_pools)."""
     torch = _torch()
     tts.require_engines()
     init = seed if init_seed is None else init_seed
@@ -216,7 +226,7 @@ def train(
     epochs = epochs or sz["epochs"]
     if examples:
         sz["train"] = examples
-    pools = tts.voice_pools()
+    pools = tts.voice_pools(accented)
     t0 = time.time()
     data_root = os.path.join(CACHE, "data")
     os.makedirs(data_root, exist_ok=True)
@@ -342,4 +352,5 @@ def train(
         data_s=t_data,
         log=log,
         val=(xva, yva),
+        train_voices=pools["train"],
     )

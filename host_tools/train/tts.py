@@ -46,8 +46,9 @@ FESTIVAL_VOICES = ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"]
 FESTIVAL_TEST_VOICES = {"kal_diphone"}
 # festival voices of other languages (Debian festvox-czech-*, -suopuhe-*, -ital*) -> the
 # language whose spelling they read: recorded speakers saying English with their accent
-# (respell.py). One of them (a Finnish man) is kept for validation: with it the validation
-# voices are not espeak-ng's alone.
+# (respell.py), in the pools only with `hushword train --accented-voices`. One of them (a
+# Finnish man) is then kept for validation, and the validation voices are not espeak-ng's
+# alone.
 FESTIVAL_ACCENT_VOICES = {
     "czech_dita": "cs",
     "czech_krb": "cs",
@@ -117,8 +118,9 @@ def _bucket(name):
     return zlib.crc32(name.encode()) % 100
 
 
-def voice_pools():
-    """{"train"|"val"|"test": [(engine, voice, variant)]}, disjoint in voice and variant."""
+def voice_pools(accented=False):
+    """{"train"|"val"|"test": [(engine, voice, variant)]}, disjoint in voice and variant;
+    `accented`: with festival's voices of other languages (FESTIVAL_ACCENT_VOICES)."""
     pools = {"train": [], "val": [], "test": []}
     variants = [""] + espeak_variants()
     # A variant is a speaker (pitch contour, formants): hold out ~15 % for test, ~10 % for val.
@@ -144,7 +146,7 @@ def voice_pools():
                 continue
             split = "test" if voice in FESTIVAL_TEST_VOICES else "train"
             pools[split].append(("festival", voice, ""))
-        for voice, lang in sorted(FESTIVAL_ACCENT_VOICES.items()):
+        for voice, lang in sorted(FESTIVAL_ACCENT_VOICES.items()) if accented else ():
             if festival_has(voice):
                 split = "val" if voice in FESTIVAL_VAL_VOICES else "train"
                 pools[split].append(("festival", voice, lang))

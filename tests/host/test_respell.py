@@ -69,8 +69,11 @@ def test_each_accented_voice_says_a_command_at_a_speaking_length(voice, lang):
 
 
 @needs_espeak
-def test_accented_voices_train_or_validate_and_are_never_tested():
-    pools = tts.voice_pools()
+def test_accented_voices_only_on_request_then_train_or_validate_and_are_never_tested():
+    assert not any(
+        dataset.voice_group(v) == "accented" for p in tts.voice_pools().values() for v in p
+    )
+    pools = tts.voice_pools(accented=True)
     for split, voices in pools.items():
         for engine, voice, lang in voices:
             if engine == "festival" and lang:
@@ -85,3 +88,15 @@ def test_accented_voices_train_or_validate_and_are_never_tested():
         p = dataset.ENGINE_P["accented"] / sum(dataset.ENGINE_P.values())
         assert abs(share - p) < 0.05
         assert groups.count("festival") > 30  # the English voices keep their own share
+
+
+@needs_espeak
+def test_manifest_names_the_accented_voices_a_model_trained_on():
+    from host_tools.train import export
+
+    plain = export._training_voices(tts.voice_pools()["train"])
+    assert "other languages" not in plain and plain.startswith("voices of the training pool")
+    n = sum(1 for v, _ in ACCENTED if _installed(v) and v not in tts.FESTIVAL_VAL_VOICES)
+    if n:
+        more = export._training_voices(tts.voice_pools(accented=True)["train"])
+        assert "festival, other languages (%d)" % n in more
