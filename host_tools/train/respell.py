@@ -9,8 +9,6 @@ voice. What comes out is English with that speaker's accent, as a person who lea
 say it.
 """
 
-import subprocess
-
 from host_tools.errors import HushwordError
 
 # IPA symbols of espeak-ng's en-us, longest first so that diphthongs and affricates win.
@@ -53,20 +51,13 @@ TABLES = {"cs": CZECH, "fi": FINNISH, "it": ITALIAN}
 # What festival's voices for each language read (festival takes bytes).
 ENCODINGS = {"cs": "iso-8859-2", "fi": "iso-8859-15", "it": "iso-8859-1"}
 
-_IPA = {}
-
 
 def ipa(text):
     """espeak-ng's American English IPA for `text`, stress marks dropped."""
-    if text not in _IPA:
-        r = subprocess.run(
-            ["espeak-ng", "-q", "--ipa", "-v", "en-us", text], capture_output=True, text=True
-        )
-        if r.returncode != 0:
-            raise HushwordError("espeak-ng failed: %s" % r.stderr.strip()[:200])
-        s = " ".join(r.stdout.split())
-        _IPA[text] = s.replace("ˈ", "").replace("ˌ", "").replace("\u0329", "")
-    return _IPA[text]
+    from host_tools.train import tts  # tts renders with respell: imported when first used
+
+    s = tts.espeak_phonemes(text, "en-us", ipa=True)
+    return s.replace("ˈ", "").replace("ˌ", "").replace("\u0329", "")
 
 
 def _symbols(word):

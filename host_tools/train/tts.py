@@ -159,17 +159,19 @@ def voice_pools(accented=False):
 _PHONEMES = {}
 
 
-def espeak_phonemes(text, voice="en-us"):
+def espeak_phonemes(text, voice="en-us", ipa=False):
     """espeak-ng's phoneme transcription of `text` (its own notation, as "[[...]]" input
-    takes it)."""
-    if (text, voice) not in _PHONEMES:
+    takes it; `ipa`: in IPA instead)."""
+    if (text, voice, ipa) not in _PHONEMES:
         r = subprocess.run(
-            ["espeak-ng", "-q", "-x", "-v", voice, text], capture_output=True, text=True
+            ["espeak-ng", "-q", "--ipa" if ipa else "-x", "-v", voice, text],
+            capture_output=True,
+            text=True,
         )
         if r.returncode != 0:
             raise HushwordError("espeak-ng failed: %s" % r.stderr.strip()[:200])
-        _PHONEMES[text, voice] = " ".join(r.stdout.split())
-    return _PHONEMES[text, voice]
+        _PHONEMES[text, voice, ipa] = " ".join(r.stdout.split())
+    return _PHONEMES[text, voice, ipa]
 
 
 def voice_name(v):
