@@ -8,7 +8,7 @@ int8 features (``host_tools.reference.features``)::
     {"type": "conv" | "dwconv" | "pw" | "dense", "k": int, "d": int, "cin": int,
      "cout": int, "relu": bool, "residual": bool,
      "weight": np.float32 [cout, cin_per_group, k]   (pw/dense: [cout, cin]; dwconv: [c, 1, k]),
-     "bias": np.float32 [cout]}
+     "bias": np.float32 [cout], "bits": 8 | 4 (optional, default 8)}
 
 * The float model's input is ``features * input_scale`` (``input_scale`` is an argument of
   ``export``; default ``INPUT_SCALE``).
@@ -17,26 +17,29 @@ int8 features (``host_tools.reference.features``)::
 * ``residual: True`` adds the *input of the previous layer* (for a ``dwconv -> pw`` block:
   the block input) to this layer's output *before* its ReLU: ``y = relu(W x + b + x_block)``.
   The previous layer's ``cin`` must equal this layer's ``cout``.
+* ``bits: 4`` stores a ``conv``, ``pw`` or ``dense`` layer (even ``cin``) with 4-bit weights
+  (-7..7 per output channel): half the bytes, for a wider model in the same RAM.
 * The last layer gives logits: one output -> sigmoid (a single wake word); several ->
   softmax over ``labels`` (labels named ``unknown``/``background``/``silence`` never fire).
 
 ``export(layers, labels, kind, calib_features, out_base, input_scale=..., **manifest)``
-quantises (per-output-channel symmetric int8 weights; int8 activation scales from the
+quantises (per-output-channel symmetric int8 or int4 weights; int8 activation scales from the
 largest magnitude seen on ``calib_features``, an int8 [frames, 32] array of real feature
 frames, e.g. concatenated clips), writes ``out_base.bin`` and ``out_base.json`` and returns
 the manifest. Use ``host_tools.reference.quantized_forward_numpy(read(bin), feats)`` to check
 the quantised accuracy: it is bit-exact with the device.
 
-Binary layout (little endian), version ``FORMAT_VERSION``
+Binary layout (little endian), version 1, or 2 when a layer has 4-bit weights
 ---------------------------------------------------------
 header (32 bytes): ``b"HWM1"``, u16 format version, u16 frontend version, u32 body length,
 u32 CRC-32 of the body, u16 n_in, u16 n_out, u16 n_layers, u8 out kind (0 sigmoid,
 1 softmax), u8 0, 8 bytes 0.
 body: 256 x u16 output table (sigmoid: ``round(255*sigmoid(q*s))`` at q+128; softmax:
 ``round(65535*exp(-d*s))`` at d = max logit - logit); n_layers x 16-byte records (u8 type,
-u8 k, u8 d, u8 flags: 1 relu, 2 residual; u16 cin, u16 cout, u32 weight bytes, u32 0); then
-per layer: int8 weights ``[cout][k][cin_per_group]`` zero-padded to 4 bytes, and int32 arrays
-bias, mult, shift and (only for residual layers) rmul, each [cout].
+u8 k, u8 d, u8 flags: 1 relu, 2 residual, 4 4-bit weights (v2); u16 cin, u16 cout, u32 weight
+count, u32 0); then per layer: weights ``[cout][k][cin_per_group]`` (int8, or 4-bit two to a
+byte, low nibble first) zero-padded to 4 bytes, and int32 arrays bias, mult, shift and (only for
+residual layers) rmul, each [cout].
 """
 
 import json
@@ -57,7 +60,7 @@ from hushword import frontend as fe
 from hushword import nn
 
 MAGIC = b"HWM1"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest written; a model without 4-bit layers is written as v1
 HEADER = struct.Struct("<4sHHIIHHHBB8x")
 RECORD = struct.Struct("<BBBBHHII")
 INPUT_SCALE = 1.0 / 16  # feature unit 0.375 dB; 16 units = 6 dB -> 1.0
@@ -71,6 +74,11 @@ NEVER_FIRE = ("unknown", "background", "silence", "_unknown_", "_silence_", "neg
 # before widening either.
 DEFAULT_WAKE_CHANNELS = 48
 DEFAULT_COMMAND_CHANNELS = 64
+# `hushword train --commands --wide`: C=80 with 4-bit weights in the first conv and the
+# pointwise layers holds 3 KB less than the default C=64 int8 model (weights + working memory),
+# for 1.46 times the MACs.
+WIDE_COMMAND_CHANNELS = 80
+WIDE_COMMAND_W4 = ("conv0", "pw")
 
 MAX_ACC = 1 << 22
 MAX_RMUL = 1 << 13
@@ -155,9 +163,13 @@ def quantize(layers, calib_features, input_scale=INPUT_SCALE):
         k = int(ly.get("k", 1))
         dwc = ly["type"] == "dwconv"
         w = w.reshape(cout, 1 if dwc else ly["cin"], k) if w.ndim == 3 else w[:, :, None]
-        sw = np.abs(w).reshape(cout, -1).max(axis=1) / 127.0
+        bits = int(ly.get("bits", 8))
+        if bits not in (4, 8) or (bits == 4 and not nn.w4_ok(TYPES[ly["type"]], ly["cin"])):
+            raise HushwordError("layer %d: %d-bit weights not supported here" % (i, bits))
+        qmax = 7 if bits == 4 else 127
+        sw = np.abs(w).reshape(cout, -1).max(axis=1) / qmax
         sw[sw == 0] = 1e-8
-        wq = np.clip(np.round(w / sw[:, None, None]), -127, 127).astype(np.int8)
+        wq = np.clip(np.round(w / sw[:, None, None]), -qmax, qmax).astype(np.int8)
         peak = float(np.abs(outs[i]).max()) if len(outs[i]) else 1.0
         if peak <= 0:
             peak = 1.0
@@ -181,6 +193,7 @@ def quantize(layers, calib_features, input_scale=INPUT_SCALE):
                 "cout": int(cout),
                 "relu": bool(ly.get("relu")),
                 "residual": bool(ly.get("residual")),
+                "bits": bits,
                 "w": np.ascontiguousarray(wq.transpose(0, 2, 1)),  # tap-major [cout][k][cin]
                 "bias": bias.astype(np.int32),
                 "mult": mult.astype(np.int32),
@@ -229,22 +242,41 @@ def _check_layers(layers):
         cin = ly["cout"]
 
 
+def _w4(ly):
+    return ly.get("bits", 8) == 4
+
+
+def pack4(w):
+    """int8 values in -8..7 -> bytes, two to a byte, low nibble first (even count)."""
+    u = np.asarray(w, np.int8).ravel().astype(np.uint8) & 15
+    return (u[0::2] | (u[1::2] << 4)).astype(np.uint8).tobytes()
+
+
+def unpack4(b):
+    """pack4's inverse: bytes -> int8 values in -8..7."""
+    u = np.frombuffer(b, np.uint8)
+    out = np.empty(2 * len(u), np.int8)
+    out[0::2] = ((u & 15) ^ 8).astype(np.int8) - 8
+    out[1::2] = ((u >> 4) ^ 8).astype(np.int8) - 8
+    return out
+
+
 def to_bytes(model):
     body = bytearray()
     body += np.asarray(model["table"], "<u2").tobytes()
     for ly in model["layers"]:
-        flags = (1 if ly["relu"] else 0) | (2 if ly["residual"] else 0)
+        flags = (1 if ly["relu"] else 0) | (2 if ly["residual"] else 0) | (4 if _w4(ly) else 0)
         body += RECORD.pack(
             TYPES[ly["type"]], ly["k"], ly["d"], flags, ly["cin"], ly["cout"], ly["w"].size, 0
         )
     for ly in model["layers"]:
-        wb = np.asarray(ly["w"], np.int8).tobytes()
+        wb = pack4(ly["w"]) if _w4(ly) else np.asarray(ly["w"], np.int8).tobytes()
         body += wb + bytes(-len(wb) % 4)
         for name in ("bias", "mult", "shift", "rmul")[: 4 if ly["residual"] else 3]:
             body += np.asarray(ly[name], "<i4").tobytes()
     head = HEADER.pack(
         MAGIC,
-        FORMAT_VERSION,
+        file_version(model),
         fe.FRONTEND_VERSION,
         len(body),
         zlib.crc32(body) & 0xFFFFFFFF,
@@ -257,12 +289,17 @@ def to_bytes(model):
     return bytes(head) + bytes(body)
 
 
+def file_version(model):
+    """1 for int8 models (what older firmware reads), 2 when a layer has 4-bit weights."""
+    return 2 if any(_w4(ly) for ly in model["layers"]) else 1
+
+
 def read(path):
     """Parse a .bin back into the model dict (host side; the device uses its own loader)."""
     data = Path(path).read_bytes()
     magic, ver, _fev, blen, crc, n_in, n_out, n_layers, out_kind, _ = HEADER.unpack_from(data)
-    if magic != MAGIC or ver != FORMAT_VERSION:
-        raise HushwordError("%s: not a Hushword model (v%d)" % (path, FORMAT_VERSION))
+    if magic != MAGIC or not 1 <= ver <= FORMAT_VERSION:
+        raise HushwordError("%s: not a Hushword model (v1 to v%d)" % (path, FORMAT_VERSION))
     body = data[HEADER.size :]
     if len(body) != blen or zlib.crc32(body) & 0xFFFFFFFF != crc:
         raise HushwordError(f"{path}: truncated or corrupt (length/CRC)")
@@ -274,9 +311,12 @@ def read(path):
         off += RECORD.size
     layers = []
     for t, k, d, flags, cin, cout, nw, _ in recs:
-        w = np.frombuffer(body, np.int8, nw, off).copy()
-        off += nw + (-nw % 4)
+        nb = nw // 2 if flags & 4 else nw
+        raw = body[off : off + nb]
+        w = unpack4(raw) if flags & 4 else np.frombuffer(raw, np.int8).copy()
+        off += nb + (-nb % 4)
         ly = {"type": nn.TYPE_NAMES[t], "k": k, "d": d, "cin": cin, "cout": cout}
+        ly["bits"] = 4 if flags & 4 else 8
         ly["relu"], ly["residual"] = bool(flags & 1), bool(flags & 2)
         ly["w"] = w.reshape(cout, k, 1 if t == nn.TYPE_DWCONV else cin)
         ly["rmul"] = np.zeros(cout, np.int32)
@@ -291,7 +331,16 @@ def arena_bytes(model):
     """Working memory of the model in the firmware runtime (its rings, shared scratch, logits
     and probabilities), as ``hushword.nn.Net`` lays it out."""
     specs = [
-        (TYPES[ly["type"]], ly["k"], ly["d"], ly["cin"], ly["cout"], ly["relu"], ly["residual"])
+        (
+            TYPES[ly["type"]],
+            ly["k"],
+            ly["d"],
+            ly["cin"],
+            ly["cout"],
+            ly["relu"],
+            ly["residual"],
+            _w4(ly),
+        )
         for ly in model["layers"]
     ]
     return nn.Net(specs, model["out_kind"], nn.zeros("H", 256), use_viper=False).arena_bytes()
@@ -329,7 +378,7 @@ def export(layers, labels, kind, calib_features, out_base, input_scale=INPUT_SCA
         "version": fields.pop("version", 1),
         "kind": kind,
         "labels": labels,
-        "format_version": FORMAT_VERSION,
+        "format_version": file_version(model),
         "features": dict(fe.SETTINGS),
         "input_scale": input_scale,
         "probability_cutoff": cutoff,
@@ -340,7 +389,7 @@ def export(layers, labels, kind, calib_features, out_base, input_scale=INPUT_SCA
         "flash_bytes": len(blob),
         "arena_bytes": arena_bytes(model),
         "architecture": [
-            "%s k%d d%d %d->%d%s%s"
+            "%s k%d d%d %d->%d%s%s%s"
             % (
                 ly["type"],
                 ly["k"],
@@ -349,6 +398,7 @@ def export(layers, labels, kind, calib_features, out_base, input_scale=INPUT_SCA
                 ly["cout"],
                 " relu" if ly["relu"] else "",
                 " +res" if ly["residual"] else "",
+                " int4" if _w4(ly) else "",
             )
             for ly in model["layers"]
         ],

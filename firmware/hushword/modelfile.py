@@ -15,7 +15,7 @@ except ImportError:  # pragma: no cover
     crc32 = None
 
 MAGIC = b"HWM1"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # v2 adds 4-bit weights (record flag 4); v1 files load unchanged
 _HEADER = "<4sHHIIHHHBB"  # then 8 reserved bytes
 _HEADER_SIZE = 32
 _RECORD = "<BBBBHHII"
@@ -104,8 +104,10 @@ def _load(f, name, n_labels, use_viper):
     _magic, ver, fev, blen, crc, n_in, n_out, n_layers, out_kind, _ = struct.unpack(
         _HEADER, head[:24]
     )
-    if ver != FORMAT_VERSION:
-        raise ModelError("%s: format version %d, firmware reads %d" % (name, ver, FORMAT_VERSION))
+    if not 1 <= ver <= FORMAT_VERSION:
+        raise ModelError(
+            "%s: format version %d, firmware reads 1 to %d" % (name, ver, FORMAT_VERSION)
+        )
     if fev != frontend.FRONTEND_VERSION:
         raise ModelError(
             "%s: made for frontend v%d, firmware has v%d" % (name, fev, frontend.FRONTEND_VERSION)
@@ -138,7 +140,10 @@ def _load(f, name, n_labels, use_viper):
             raise ModelError("%s: layer %d: residual shape mismatch" % (name, i))
         if nw != nn.weight_count(t, k, cin, cout):
             raise ModelError("%s: layer %d: weight size mismatch" % (name, i))
-        specs.append((t, k, d, cin, cout, bool(flags & 1), bool(flags & 2)))
+        w4 = bool(flags & 4)
+        if w4 and (ver < 2 or not nn.w4_ok(t, cin)):
+            raise ModelError("%s: layer %d: 4-bit weights not allowed here" % (name, i))
+        specs.append((t, k, d, cin, cout, bool(flags & 1), bool(flags & 2), w4))
         prev_cin = cin
         cin_expect = cout
     recs = None

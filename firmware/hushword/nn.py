@@ -7,6 +7,10 @@ For frame t, tap j (0..K-1) reads the layer input of frame ``t - (K-1-j)*D`` (ta
 before the first frame the history is zeros). Weights are int8, stored tap-major
 ``[cout][k][cin_per_group]``; activations are symmetric int8 (zero point 0).
 
+A ``conv``, ``pw`` or ``dense`` layer may hold 4-bit weights (``w4``, format v2): -7..7, two to a
+byte, low nibble first, in the same order; each output channel's K*Cin weights (Cin even)
+start on a byte. Half the RAM per weight, so a wider model fits the same budget.
+
 Per output channel: ``acc = bias + sum(w*x)`` (int32), plus ``x_res * rmul`` when the layer
 has ``residual`` (x_res = the current input frame of the previous layer, i.e. the block
 input when a dwconv -> pw block is wrapped), then TFLite-style requantisation
@@ -63,6 +67,7 @@ L_HEAD = 9
 F_RELU = 1
 F_RES = 2
 F_DW = 4
+F_W4 = 8
 
 SHIFT_MIN = 12
 SHIFT_MAX = 40
@@ -123,6 +128,18 @@ def _net_py(p, a, w, f):
                     if slot < 0:
                         slot += h
                     acc += a[xb + slot * cin + co] * w[wb + co * k + j]
+            elif fl & 8:
+                wo = wb + ((co * k * cin) >> 1)
+                for j in range(k):
+                    slot = pos - (k - 1 - j) * d
+                    if slot < 0:
+                        slot += h
+                    xo = xb + slot * cin
+                    for ci in range(0, cin, 2):
+                        b = w[wo] & 0xFF
+                        acc += a[xo + ci] * (((b & 15) ^ 8) - 8)
+                        acc += a[xo + ci + 1] * (((b >> 4) ^ 8) - 8)
+                        wo += 1
             else:
                 wo = wb + co * k * cin
                 for j in range(k):
@@ -196,6 +213,20 @@ if _HAVE_VIPER:
                         acc += ((int(a[xb + slot * cin + co]) ^ 0x80) - 0x80) * (
                             (int(w[wb + co * k + j]) ^ 0x80) - 0x80
                         )
+                elif fl & 8:
+                    wo = wb + ((co * k * cin) >> 1)
+                    for j in range(k):
+                        slot = pos - (k - 1 - j) * d
+                        if slot < 0:
+                            slot += h
+                        xo = xb + slot * cin
+                        for q in range(cin >> 1):
+                            b = int(w[wo + q])
+                            acc += ((int(a[xo]) ^ 0x80) - 0x80) * (((b & 15) ^ 8) - 8) + (
+                                (int(a[xo + 1]) ^ 0x80) - 0x80
+                            ) * (((b >> 4) ^ 8) - 8)
+                            xo += 2
+                        wo += cin >> 1
                 else:
                     wo = wb + co * k * cin
                     for j in range(k):
@@ -228,10 +259,21 @@ def weight_count(kind, k, cin, cout):
     return cout * k * (1 if kind == TYPE_DWCONV else cin)
 
 
+def weight_bytes(kind, k, cin, cout, w4=False):
+    """Bytes a layer's weights take: one per weight, or half that with 4-bit weights."""
+    n = weight_count(kind, k, cin, cout)
+    return n >> 1 if w4 else n
+
+
+def w4_ok(kind, cin):
+    """4-bit weights need a full-matrix layer and an even Cin (channels start on a byte)."""
+    return kind != TYPE_DWCONV and cin % 2 == 0
+
+
 class Net:
     """A chain of layers. ``push(features)`` runs one frame; results in ``probs``.
 
-    ``specs``: per layer ``(kind, k, d, cin, cout, relu, residual)``; ``table``: array('H') of
+    ``specs``: per layer ``(kind, k, d, cin, cout, relu, residual[, w4])``; ``table``: array('H') of
     256 (see ``push``). The buffers start zeroed; the loader fills weights and parameters
     through ``tensors``.
     """
@@ -246,11 +288,11 @@ class Net:
         nw = 0
         macs = 0
         scratch = 0
-        for kind, k, d, cin, cout, _relu, _res in specs:
+        for sp in specs:
+            kind, k, _d, cin, cout = sp[:5]
             plen += L_HEAD + 2 * cout
-            c = weight_count(kind, k, cin, cout)
-            nw += c
-            macs += c
+            nw += weight_bytes(kind, k, cin, cout, len(sp) > 7 and sp[7])
+            macs += weight_count(kind, k, cin, cout)
             scratch = max(scratch, cin)
         self.macs = macs
         p = zeros("i", plen)
@@ -263,7 +305,11 @@ class Net:
         i = N_HEAD
         wo = 0
         self._hdr = []
-        for li, (kind, k, d, cin, cout, relu, res) in enumerate(specs):
+        for li, sp in enumerate(specs):
+            kind, k, d, cin, cout, relu, res = sp[:7]
+            w4 = len(sp) > 7 and sp[7]
+            if w4 and not w4_ok(kind, cin):
+                raise ValueError("4-bit weights need a conv/pw/dense layer with even cin")
             h = (k - 1) * d + 1
             p[i + L_CIN], p[i + L_COUT], p[i + L_K], p[i + L_D], p[i + L_H] = cin, cout, k, d, h
             p[i + L_W] = wo
@@ -271,6 +317,7 @@ class Net:
                 (F_RELU if relu else 0)
                 | (F_RES if res else 0)
                 | (F_DW if kind == TYPE_DWCONV else 0)
+                | (F_W4 if w4 else 0)
             )
             read_later = li + 1 < n and specs[li + 1][6]  # the next layer's residual
             if h == 1 and li > 0 and not read_later:
@@ -279,7 +326,7 @@ class Net:
                 p[i + L_X] = off
                 off += h * cin
             self._hdr.append(i)
-            wo += weight_count(kind, k, cin, cout)
+            wo += weight_bytes(kind, k, cin, cout, w4)
             i += L_HEAD + 2 * cout
         self.p = p
         self.w = bytearray(nw)
@@ -307,8 +354,10 @@ class Net:
         h = self._hdr[i]
         p = self.p
         cin, cout, k, wo = p[h + L_CIN], p[h + L_COUT], p[h + L_K], p[h + L_W]
-        dw = p[h + L_FLAGS] & F_DW
-        nw = cout * k * (1 if dw else cin)
+        fl = p[h + L_FLAGS]
+        nw = cout * k * (1 if fl & F_DW else cin)
+        if fl & F_W4:
+            nw >>= 1
         pm = memoryview(p)
         a = h + L_HEAD
         return (
@@ -330,7 +379,7 @@ class Net:
         return self.macs
 
     def weight_bytes(self):
-        """Model constants in RAM: int8 weights, packed parameters, output table."""
+        """Model constants in RAM: int8/int4 weights, packed parameters, output table."""
         return (
             len(self.w)
             + 4 * len(self.p)

@@ -212,11 +212,15 @@ def train(
     examples=None,
     init_seed=None,
     accented=False,
+    wide=False,
 ):
     """Train `task` on data made with `seed`; `init_seed` (default: `seed`) alone seeds the
     initial weights, the example order and the feature jitter, so another value trains another
     model on the same cached data. `accented`: festival's voices of other languages among the
-    training and validation voices (tts.voice_pools)."""
+    training and validation voices (tts.voice_pools). `wide`: the command model at
+    modelfile.WIDE_COMMAND_CHANNELS with 4-bit weights (same device RAM, more MACs)."""
+    if wide and task != "commands":
+        raise HushwordError("--wide is for the command model (--commands)")
     torch = _torch()
     tts.require_engines()
     init = seed if init_seed is None else init_seed
@@ -237,11 +241,18 @@ def train(
         val_soundalike = dataset.example_kinds(task, "val", seed, len(xva)) == "confusable"
     log("data: %d train / %d val examples in %.0f s" % (len(xtr), len(xva), t_data))
 
+    from host_tools import modelfile
     from host_tools.train.model import KeywordNet
 
     recipe = dataset.Recipe(task)
-    channels = 64 if task == "commands" else 48
-    model = KeywordNet(channels, recipe.n_out)
+    if task == "commands" and wide:
+        model = KeywordNet(
+            modelfile.WIDE_COMMAND_CHANNELS, recipe.n_out, w4=modelfile.WIDE_COMMAND_W4
+        )
+    elif task == "commands":
+        model = KeywordNet(modelfile.DEFAULT_COMMAND_CHANNELS, recipe.n_out)
+    else:
+        model = KeywordNet(modelfile.DEFAULT_WAKE_CHANNELS, recipe.n_out)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
     steps_per_epoch = max(1, len(xtr) // 64)
     sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -250,7 +261,10 @@ def train(
     qat_from = 0 if quick else max(1, int(epochs * 0.4))
     # The checkpoint belongs to this data and recipe: a changed data set starts afresh.
     key = hashlib.sha1(
-        repr((task, init, quick, epochs, xtr.shape, int(xtr[::97].sum()), RECIPE)).encode()
+        repr(
+            (task, init, quick, epochs, xtr.shape, int(xtr[::97].sum()), RECIPE)
+            + (("wide",) if wide else ())
+        ).encode()
     ).hexdigest()[:10]
     ckpt_path = os.path.join(CACHE, "ckpt", "%s-%s.pt" % (task, key))
     os.makedirs(os.path.dirname(ckpt_path), exist_ok=True)

@@ -5,6 +5,9 @@ Shape (must match firmware/hushword/nn.py layer for layer):
   4 x [depthwise causal conv K=5, dilation 1,2,4,8 -> pointwise C->C, + residual, ReLU]
   dense C->N on the current frame
 Receptive field 1 + 2 + 4*(1+2+4+8) = 63 frames (1.26 s).
+
+``w4``: which of "conv0", "pw", "dense" train and export with 4-bit weights (-7..7 per output
+channel, half the device RAM per weight); the depthwise layers stay int8.
 """
 
 import torch
@@ -25,11 +28,12 @@ class _RoundSTE(torch.autograd.Function):
         return g
 
 
-def fq_weight(w):
-    """Symmetric int8 per output channel, as the exporter stores weights."""
+def fq_weight(w, bits=8):
+    """Symmetric int8 (or int4) per output channel, as the exporter stores weights."""
+    q = 7 if bits == 4 else 127
     dims = tuple(range(1, w.dim()))
-    s = w.detach().abs().amax(dim=dims, keepdim=True).clamp_min(1e-8) / 127.0
-    return torch.clamp(_RoundSTE.apply(w / s), -127, 127) * s
+    s = w.detach().abs().amax(dim=dims, keepdim=True).clamp_min(1e-8) / q
+    return torch.clamp(_RoundSTE.apply(w / s), -q, q) * s
 
 
 class ActQuant(nn.Module):
@@ -55,9 +59,10 @@ class ActQuant(nn.Module):
 
 
 class KeywordNet(nn.Module):
-    def __init__(self, channels=48, n_out=2, input_scale=1.0 / 16):
+    def __init__(self, channels=48, n_out=2, input_scale=1.0 / 16, w4=()):
         super().__init__()
         self.channels, self.n_out, self.input_scale = channels, n_out, input_scale
+        self.w4 = tuple(w4)
         c = channels
         self.conv0 = nn.Conv1d(N_FEATURES, c, 3)
         self.dw = nn.ModuleList(nn.Conv1d(c, c, 5, dilation=d, groups=c) for d in DILATIONS)
@@ -66,6 +71,9 @@ class KeywordNet(nn.Module):
         self.q_in = ActQuant()
         self.q = nn.ModuleList(ActQuant() for _ in range(1 + 2 * len(DILATIONS) + 1))
         self.quant = False
+        for name in self.w4:
+            for conv in {"conv0": [self.conv0], "pw": list(self.pw), "dense": [self.dense]}[name]:
+                conv.bits = 4  # what fq_weight and the exporter store it with (default 8)
 
     def set_quant(self, on):
         self.quant = on
@@ -73,7 +81,7 @@ class KeywordNet(nn.Module):
             q.enabled = on
 
     def _conv(self, conv, x, dilation=1, groups=1):
-        w = fq_weight(conv.weight) if self.quant else conv.weight
+        w = fq_weight(conv.weight, getattr(conv, "bits", 8)) if self.quant else conv.weight
         pad = (conv.kernel_size[0] - 1) * dilation
         return F.conv1d(F.pad(x, (pad, 0)), w, conv.bias, dilation=dilation, groups=groups)
 
@@ -113,4 +121,5 @@ def _layer(kind, conv, k, d, cin, cout, relu, residual):
         "residual": residual,
         "weight": w,
         "bias": conv.bias.detach().cpu().numpy().astype("float32"),
+        "bits": getattr(conv, "bits", 8),
     }

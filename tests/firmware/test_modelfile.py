@@ -41,10 +41,10 @@ def _expect_error(binp, jsonp, words):
     raise AssertionError("loaded a bad model")
 
 
-def test_loads_and_matches_reference_outputs():
-    net, man = modelfile.load(DATA + "/tiny.bin", DATA + "/tiny.json")
+def _matches_reference_outputs(name, use_viper=True):
+    net, man = modelfile.load(DATA + "/%s.bin" % name, DATA + "/%s.json" % name, use_viper)
     assert man["labels"] == ["unknown", "yes", "no"] and net.n_out == 3
-    io = open(DATA + "/tiny_io.bin", "rb").read()
+    io = open(DATA + "/%s_io.bin" % name, "rb").read()
     feats, want = io[: 40 * 32], io[40 * 32 :]
     got = bytearray()
     for i in range(40):
@@ -52,17 +52,31 @@ def test_loads_and_matches_reference_outputs():
     assert bytes(got) == want
 
 
+def test_loads_and_matches_reference_outputs():
+    _matches_reference_outputs("tiny")
+
+
+def test_4bit_model_matches_reference_outputs_in_both_runtimes():
+    # tiny4: format v2, 4-bit weights in the conv, pointwise and dense layers (host numpy
+    # reference outputs); the viper kernel and the plain-Python twin both reproduce them.
+    _matches_reference_outputs("tiny4", use_viper=True)
+    _matches_reference_outputs("tiny4", use_viper=False)
+    net, _ = modelfile.load(DATA + "/tiny4.bin", DATA + "/tiny4.json")
+    assert len(net.w) == (8 * 3 * 32 + 2 * 8 * 8 + 8 * 3) // 2 + 2 * 8 * 3
+
+
 def test_viper_and_twin_runtime_identical():
     if not IS_MICROPYTHON:
         skip("viper kernels exist only under MicroPython")
-    a, _ = modelfile.load(DATA + "/tiny.bin", DATA + "/tiny.json", use_viper=True)
-    b, _ = modelfile.load(DATA + "/tiny.bin", DATA + "/tiny.json", use_viper=False)
-    io = open(DATA + "/tiny_io.bin", "rb").read()
-    for i in range(30):
-        fr = io[i * 32 : (i + 1) * 32]
-        a.push(fr)
-        b.push(fr)
-        assert a.logits == b.logits and a.probs == b.probs
+    for name in ("tiny", "tiny4"):
+        a, _ = modelfile.load(DATA + "/%s.bin" % name, DATA + "/%s.json" % name, True)
+        b, _ = modelfile.load(DATA + "/%s.bin" % name, DATA + "/%s.json" % name, False)
+        io = open(DATA + "/%s_io.bin" % name, "rb").read()
+        for i in range(30):
+            fr = io[i * 32 : (i + 1) * 32]
+            a.push(fr)
+            b.push(fr)
+            assert a.logits == b.logits and a.probs == b.probs
 
 
 def test_rejects_bad_magic_version_crc_truncation():

@@ -163,13 +163,26 @@ print(out.hex())
 """
 
 
-def test_odd_architecture_bit_exact_twin_viper_numpy(models, tmp_path):
+@pytest.mark.parametrize("w4", [False, True], ids=["int8", "int4"])
+def test_odd_architecture_bit_exact_twin_viper_numpy(models, tmp_path, w4):
     import subprocess
 
     _, _, f, _ = models
     base = tmp_path / "odd"
-    mf.export(_odd_layers(), ["unknown", "a", "b", "c"], "command", f, base)
-    want, _ = ref.quantized_forward_numpy(mf.read(str(base) + ".bin"), f[:120])
+    layers = _odd_layers()
+    if w4:  # every layer that can hold 4-bit weights does; the dwconv stays int8
+        for ly in layers:
+            if ly["type"] != "dwconv":
+                ly["bits"] = 4
+    man = mf.export(layers, ["unknown", "a", "b", "c"], "command", f, base)
+    q = mf.read(str(base) + ".bin")
+    assert man["format_version"] == (2 if w4 else 1)
+    assert [ly["bits"] for ly in q["layers"]] == [
+        4 if w4 and ly["type"] != "dwconv" else 8 for ly in layers
+    ]
+    if w4:
+        assert all(np.abs(ly["w"]).max() <= 7 for ly in q["layers"] if ly["bits"] == 4)
+    want, _ = ref.quantized_forward_numpy(q, f[:120])
     net, _ = load(str(base) + ".bin", str(base) + ".json")
     got = np.array([list(net.push(fr.tobytes())) for fr in f[:120]], np.uint8)
     assert np.array_equal(got, want)
@@ -198,3 +211,45 @@ def test_packed_parameters_are_smaller_than_the_file(models):
     rings = sum(((ly["k"] - 1) * ly["d"] + 1) * ly["cin"] for ly in q["layers"])
     assert len(net.arena) < rings  # single-frame inputs share scratch
     assert mf.arena_bytes(q) == net.arena_bytes()
+
+
+def test_4bit_weights_halve_the_weight_bytes_and_stay_close_to_float(models, tmp_path):
+    d, _, f, _ = models
+    layers = mf.default_architecture(4, 64, seed=2)
+    for ly in layers:
+        if ly["type"] in ("conv", "pw"):
+            ly["bits"] = 4
+    mf.export(layers, ["unknown", "on", "off", "stop"], "command", f, tmp_path / "c4")
+    net8, _ = load(str(d / "cmd.bin"), str(d / "cmd.json"))
+    net4, _ = load(str(tmp_path / "c4.bin"), str(tmp_path / "c4.json"))
+    half = sum(ly["cout"] * ly["k"] * ly["cin"] // 2 for ly in layers if ly.get("bits") == 4)
+    assert len(net8.w) - len(net4.w) == half
+    logits_f, _ = mf.float_forward_numpy(layers, f * mf.INPUT_SCALE)
+    _, logits_q = ref.quantized_forward_numpy(mf.read(tmp_path / "c4.bin"), f)
+    assert np.corrcoef(logits_f.ravel(), logits_q.ravel())[0, 1] > 0.9
+
+
+def test_4bit_flag_in_a_v1_file_or_on_a_dwconv_is_refused(models, tmp_path):
+    import struct
+    import zlib
+
+    _, _, f, _ = models
+    layers = _odd_layers()
+    layers[0]["bits"] = 4
+    mf.export(layers, ["unknown", "a", "b", "c"], "command", f, tmp_path / "v2")
+    blob = bytearray((tmp_path / "v2.bin").read_bytes())
+    body = 32 + 512
+    for name, edit in (
+        ("v1", lambda b: struct.pack_into("<H", b, 4, 1)),
+        ("dw", lambda b: b.__setitem__(body + 16 + 3, b[body + 16 + 3] | 4)),
+    ):
+        b = bytearray(blob)
+        edit(b)
+        struct.pack_into("<I", b, 12, zlib.crc32(bytes(b[32:])) & 0xFFFFFFFF)
+        (tmp_path / (name + ".bin")).write_bytes(bytes(b))
+        (tmp_path / (name + ".json")).write_text((tmp_path / "v2.json").read_text())
+        with pytest.raises(ModelError, match="4-bit"):
+            load(str(tmp_path / (name + ".bin")), str(tmp_path / (name + ".json")))
+    with pytest.raises(HushwordError, match="4-bit"):
+        layers[1]["bits"] = 4
+        mf.export(layers, ["unknown", "a", "b", "c"], "command", f, tmp_path / "bad")
