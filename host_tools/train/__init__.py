@@ -75,7 +75,7 @@ def add_arguments(parser):
         action="store_true",
         help="command model only: 80 channels instead of 64, with 4-bit weights in its first "
         "and pointwise layers, so it fits the same device RAM; 1.46 times the MACs and about "
-        "40 %% longer training. Measured here: better on every validation build, but not on "
+        "a third longer training. Measured here: better on every validation build, but not on "
         "the held-out set (it accepted more unknown phrases); off by default (README)",
     )
     parser.add_argument(
