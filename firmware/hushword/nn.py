@@ -273,9 +273,9 @@ def w4_ok(kind, cin):
 class Net:
     """A chain of layers. ``push(features)`` runs one frame; results in ``probs``.
 
-    ``specs``: per layer ``(kind, k, d, cin, cout, relu, residual[, w4])``; ``table``: array('H') of
-    256 (see ``push``). The buffers start zeroed; the loader fills weights and parameters
-    through ``tensors``.
+    ``specs``: per layer ``(kind, k, d, cin, cout, relu, residual[, w4])``; ``table``:
+    array('H') of 256 (see ``push``). The buffers start zeroed; the loader fills weights and
+    parameters through ``tensors``.
     """
 
     def __init__(self, specs, out_kind, table, use_viper=True):
