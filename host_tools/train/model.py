@@ -62,7 +62,6 @@ class KeywordNet(nn.Module):
     def __init__(self, channels=48, n_out=2, input_scale=1.0 / 16, w4=()):
         super().__init__()
         self.channels, self.n_out, self.input_scale = channels, n_out, input_scale
-        self.w4 = tuple(w4)
         c = channels
         self.conv0 = nn.Conv1d(N_FEATURES, c, 3)
         self.dw = nn.ModuleList(nn.Conv1d(c, c, 5, dilation=d, groups=c) for d in DILATIONS)
@@ -71,7 +70,7 @@ class KeywordNet(nn.Module):
         self.q_in = ActQuant()
         self.q = nn.ModuleList(ActQuant() for _ in range(1 + 2 * len(DILATIONS) + 1))
         self.quant = False
-        for name in self.w4:
+        for name in w4:
             for conv in {"conv0": [self.conv0], "pw": list(self.pw), "dense": [self.dense]}[name]:
                 conv.bits = 4  # what fq_weight and the exporter store it with (default 8)
 
