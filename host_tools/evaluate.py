@@ -206,9 +206,7 @@ def evaluate_wake(name, man, bin_path, neg, segments, neg_hours, args, log):
     frame_s = man["features"]["hop"] / man["features"]["sample_rate"]
     label = [lb for lb in man["labels"] if lb != "negative"][-1]
     li = man["labels"].index(label)
-    pos, meta = heldout.phrase_stream(
-        heldout.wake_texts(label, args.positives), args.seed, "pos-%s-%d" % (label, args.positives)
-    )
+    pos, meta = heldout.wake_stream(label, args.positives, args.seed)
     w, warm = man["sliding_window"], man["warmup_frames"]
     refr = int(float(man["refractory_s"]) / frame_s)
     t0 = time.time()
@@ -283,8 +281,7 @@ def evaluate_wake(name, man, bin_path, neg, segments, neg_hours, args, log):
 def evaluate_commands(name, man, bin_path, neg, neg_hours, args, log):
     from host_tools.train import heldout
 
-    texts = heldout.command_texts(args.per_command, 6 * args.per_command)
-    stream, meta = heldout.phrase_stream(texts, args.seed, "cmd3-%d" % args.per_command)
+    stream, meta, texts = heldout.command_stream(args.per_command, args.seed)
     t0 = time.time()
     # The command window held open for the whole stream (detect --commands-anytime).
     ev_t, ev_lab = reference_events(stream, args.models, name)

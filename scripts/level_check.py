@@ -48,7 +48,9 @@ def heard(events, meta, model):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", default=str(MODELS), help="models directory (default: %(default)s)")
+    ap.add_argument(
+        "--models", default=str(MODELS), help="models directory (default: %(default)s)"
+    )
     ap.add_argument(
         "--gains",
         type=float,
@@ -67,23 +69,20 @@ def main(argv=None):
     neg, _ = heldout.negative_stream(args.seed, int(args.minutes * 60))
     hours = len(neg) / 16000.0 / 3600.0
     streams = {}
-    for name, kind, labels, man, _ in models:
+    for name, kind, labels, _, _ in models:
         if kind == "wake":
             label = [lb for lb in labels if lb != "negative"][-1]
-            texts = heldout.wake_texts(label, args.positives)
-            tag = "pos-%s-%d" % (label, args.positives)
+            streams[name] = (kind, heldout.wake_stream(label, args.positives, args.seed))
         else:
-            texts = heldout.command_texts(args.per_command, 6 * args.per_command)
-            tag = "cmd3-%d" % args.per_command
-        streams[name] = (kind, heldout.phrase_stream(texts, args.seed, tag))
+            streams[name] = (kind, heldout.command_stream(args.per_command, args.seed)[:2])
     cols = []
     for name, (kind, _) in streams.items():
         cols += ["%s FRR" % name, "FA/h"] if kind == "wake" else ["%s acc" % name, "unknown"]
     print("held-out audio at each gain (%.2f h of negative audio)" % hours)
     print("| gain | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 1) + "|")
+    wake = [m for m in models if m[1] == "wake"]
     for db in args.gains:
-        wake = [m for m in models if m[1] == "wake"]
         neg_ev = reference.run(gained(neg, db), args.models, models=wake) if wake else []
         row = []
         for name, (kind, (x, meta)) in streams.items():

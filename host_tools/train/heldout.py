@@ -163,3 +163,16 @@ def command_texts(n_per, n_unknown):
     unk = corpus.HELDOUT_UNKNOWN
     out += [(unk[i % len(unk)], "unknown") for i in range(n_unknown)]
     return out
+
+
+
+def wake_stream(word, n, seed):
+    """`hushword eval`'s held-out phrases of a wake word: (int16 samples, meta)."""
+    return phrase_stream(wake_texts(word, n), seed, "pos-%s-%d" % (word, n))
+
+
+def command_stream(n_per, seed):
+    """`hushword eval`'s held-out command phrases, with 6 times as many unknown phrases:
+    (int16 samples, meta, [(text, label)])."""
+    texts = command_texts(n_per, 6 * n_per)
+    return phrase_stream(texts, seed, "cmd3-%d" % n_per) + (texts,)
