@@ -13,7 +13,13 @@ from host_tools.paths import MODELS
 
 
 def add_arguments(parser):
-    parser.add_argument("files", nargs="+", metavar="FILE.wav", help="16 kHz mono 16-bit WAV")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE.wav",
+        help="WAV file: PCM (8-32 bit) or float, any rate and channel count; "
+        "other than 16 kHz mono 16-bit is converted, with a notice",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per detection")
     parser.add_argument(
         "--commands-anytime",
