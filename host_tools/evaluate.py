@@ -8,6 +8,7 @@ through pymicro-wakeword's `alexa` and `hey_jarvis` on the same audio for compar
 Reported per wake word: false-rejection rate (FRR) at the shipped cutoff, false accepts per
 hour on long negative audio, and a DET curve (FRR against false accepts/hour over cutoffs).
 For the command model: accuracy on commands and the share of unknown phrases accepted.
+With --recordings DIR the same figures come from the user's own clips (host_tools/recordings).
 """
 
 import collections
@@ -60,6 +61,14 @@ def add_arguments(parser):
     )
     parser.add_argument(
         "--no-microwakeword", action="store_true", help="skip the pymicro-wakeword comparison"
+    )
+    parser.add_argument(
+        "--recordings",
+        metavar="DIR",
+        help="score the models on your own WAV clips instead of the synthetic held-out set: "
+        "one folder per thing said, named after its label (hey_jarvis/, lights_on/, ...), "
+        "plus unknown/ (talk that is no command) and negative/ (anything without a wake "
+        "word); no TTS needed, no cards written",
     )
 
 
@@ -361,7 +370,20 @@ def cards_dir(models, out=None):
     return os.path.join(models, "cards")
 
 
+def run_recordings(args):
+    from host_tools import recordings
+
+    summary = recordings.evaluate(args.models, args.recordings)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print("\n".join(recordings.report(summary)))
+    return 1 if summary["skipped"] else 0
+
+
 def run(args):
+    if args.recordings:
+        return run_recordings(args)
     from host_tools.train import heldout, tts
 
     try:

@@ -1,0 +1,245 @@
+"""`hushword eval --recordings DIR`: score the models on your own recordings.
+
+DIR holds one folder per thing said, each with WAV clips (any rate, channels, PCM or float):
+
+- a wake word's label (``hey_jarvis/``, ``alexa/``): clips that say it; FRR is the share of
+  them in which the wake model never fires;
+- a command's label (``lights_on/``, ``what_time_is_it/``, ...): clips that say it; correct
+  when the first command the model fires is that one (the window held open, as
+  ``detect --commands-anytime``);
+- ``unknown/``: talk that is no command; accepted when any command fires;
+- ``negative/``: anything else (a room, a TV, talk without the wake word), for false accepts.
+
+Every clip counts as negative audio for each wake word it is not filed under. Each clip runs
+through the device pipeline (bit-exact host reference) on its own, after PREROLL_S of its own
+quietest stretch, so the frontend's noise floor has settled on the room as on a board that has
+been listening.
+"""
+
+import os
+import sys
+
+import numpy as np
+
+from host_tools import reference, wavio
+from host_tools.errors import HushwordError
+from host_tools.progress import Progress
+
+RATE = 16000
+PREROLL_S = 1.0
+QUIET_PIECE_S = 0.2
+SPECIAL = ("unknown", "negative")
+
+
+def preroll(x, seconds=PREROLL_S, piece_s=QUIET_PIECE_S):
+    """`seconds` of the clip's quietest `piece_s` stretch, repeated (zeros for a short clip)."""
+    n, piece = int(seconds * RATE), int(piece_s * RATE)
+    if len(x) < piece:
+        return np.zeros(n, np.int16)
+    xf = np.asarray(x, np.float64)
+    hop = piece // 4
+    starts = np.arange(0, len(x) - piece + 1, hop)
+    energy = np.array([np.mean(xf[s : s + piece] ** 2) for s in starts])
+    s = starts[int(np.argmin(energy))]
+    return np.resize(np.asarray(x[s : s + piece], np.int16), n)
+
+
+def collect(root, known):
+    """{folder: [wav paths]} for the folders named in `known` (plus SPECIAL), and the names of
+    the folders that were left out."""
+    if not os.path.isdir(root):
+        raise HushwordError("%s: no such directory" % root)
+    found, ignored = {}, []
+    for name in sorted(os.listdir(root)):
+        d = os.path.join(root, name)
+        if not os.path.isdir(d):
+            continue
+        if name not in known and name not in SPECIAL:
+            ignored.append(name)
+            continue
+        wavs = sorted(
+            os.path.join(dp, f)
+            for dp, _, fs in os.walk(d)
+            for f in fs
+            if f.lower().endswith(".wav")
+        )
+        if wavs:
+            found[name] = wavs
+    if not found:
+        raise HushwordError(
+            "%s: no folders of WAV clips named after what they say (expected e.g. %s, "
+            "unknown/, negative/)" % (root, ", ".join(n + "/" for n in sorted(known)[:3]))
+        )
+    return found, ignored
+
+
+def evaluate(models_dir, root, log=None, progress=True):
+    """Score every model in `models_dir` on the clips under `root` (see the module doc)."""
+    log = log or (lambda m: print(m, file=sys.stderr))
+    models, errors = reference.load_models(models_dir)
+    for e in errors:
+        log("hushword: warning: " + e)
+    if not models:
+        raise HushwordError("no usable models in %s" % models_dir)
+    wake = {name: labels[-1] for name, kind, labels, _, _ in models if kind == "wake"}
+    commands = {name: labels for name, kind, labels, _, _ in models if kind != "wake"}
+    known = set(wake.values()) | {lb for labels in commands.values() for lb in labels}
+    known -= {"unknown", "background", "negative"}
+    found, ignored = collect(root, known)
+    for name in ignored:
+        log(
+            "hushword: ignored folder %s/ (not a label of these models, unknown/ or negative/)"
+            % name
+        )
+    clips = [(folder, p) for folder in found for p in found[folder]]
+    bar = Progress(len(clips), "recordings", force=False) if progress else None
+    results, unreadable, converted = [], [], []
+    for k, (folder, path) in enumerate(clips):
+        try:
+            x = wavio.read(path, notice=converted.append)
+        except HushwordError as e:
+            unreadable.append(str(e))
+            continue
+        pre = preroll(x)
+        evs = reference.run(
+            np.concatenate([pre, x]), models_dir, commands_anytime=True, models=models
+        )
+        t0 = len(pre) / RATE
+        evs = [dict(e, t=round(e["t"] - t0, 3)) for e in evs if e["t"] > t0]
+        rel = os.path.relpath(path, root)
+        results.append((folder, rel, len(x) / RATE, evs))
+        if bar:
+            bar.update(k + 1)
+    if bar:
+        bar.close()
+    for m in unreadable:
+        log("hushword: skipped " + m)
+    if converted:
+        log(
+            "hushword: %d clips converted to 16 kHz mono 16-bit (%s)"
+            % (len(converted), converted[0].split(": ", 1)[-1])
+        )
+    out = {
+        "recordings": str(root),
+        "clips": len(results),
+        "skipped": unreadable,
+        "ignored_folders": ignored,
+        "models": [],
+    }
+    for name, label in wake.items():
+        out["models"].append(_score_wake(name, label, results))
+    for name, labels in commands.items():
+        out["models"].append(_score_commands(name, labels, results))
+    return out
+
+
+def _score_wake(name, label, results):
+    pos = [(rel, evs) for folder, rel, _, evs in results if folder == label]
+    missed = [rel for rel, evs in pos if not any(e["model"] == name for e in evs)]
+    neg_s = sum(s for folder, _, s, _ in results if folder != label)
+    fas = [
+        {"file": rel, "t": e["t"], "score": e["score"]}
+        for folder, rel, _, evs in results
+        if folder != label
+        for e in evs
+        if e["model"] == name
+    ]
+    return {
+        "model": name,
+        "kind": "wake",
+        "label": label,
+        "clips": len(pos),
+        "missed": missed,
+        "frr": round(len(missed) / len(pos), 4) if pos else None,
+        "negative_s": round(neg_s, 1),
+        "false_accepts": fas,
+        "fa_per_hour": round(len(fas) / (neg_s / 3600), 2) if neg_s else None,
+    }
+
+
+def _score_commands(name, labels, results):
+    wrong, said, accepted, unk, fas, neg_s = [], 0, [], 0, [], 0.0
+    for folder, rel, seconds, evs in results:
+        got = [e["label"] for e in evs if e["model"] == name]
+        if folder in labels and folder not in ("unknown", "background"):
+            said += 1
+            if not got or got[0] != folder:
+                wrong.append({"file": rel, "said": folder, "heard": got[0] if got else None})
+        elif folder == "unknown":
+            unk += 1
+            if got:
+                accepted.append({"file": rel, "as": got[0]})
+        elif folder == "negative":
+            neg_s += seconds
+            fas += [{"file": rel, "as": g} for g in got]
+    return {
+        "model": name,
+        "kind": "command",
+        "commands": said,
+        "accuracy": round(1 - len(wrong) / said, 4) if said else None,
+        "wrong": wrong,
+        "unknown_clips": unk,
+        "unknown_accepted": round(len(accepted) / unk, 4) if unk else None,
+        "accepted": accepted,
+        "negative_s": round(neg_s, 1),
+        "false_accepts_window_open": fas,
+    }
+
+
+def report(summary, show=5):
+    """Lines for a person: per model what was heard, then the misses and false accepts."""
+    lines = ["%d clips in %s" % (summary["clips"], summary["recordings"])]
+
+    def listing(items):
+        more = " and %d more" % (len(items) - show) if len(items) > show else ""
+        return ", ".join(items[:show]) + more
+
+    for r in summary["models"]:
+        if r["kind"] == "wake":
+            if r["clips"]:
+                heard = r["clips"] - len(r["missed"])
+                line = "%-12s heard %d of %d (FRR %.1f %%)" % (
+                    r["model"],
+                    heard,
+                    r["clips"],
+                    100 * r["frr"],
+                )
+            else:
+                line = "%-12s no %s/ clips" % (r["model"], r["label"])
+            line += "; %d false accepts in %.1f min of other clips" % (
+                len(r["false_accepts"]),
+                r["negative_s"] / 60,
+            )
+            lines.append(line)
+            if r["missed"]:
+                lines.append("%-12s missed: %s" % ("", listing(r["missed"])))
+            if r["false_accepts"]:
+                fa = [
+                    "%s at %.2f s (%.2f)" % (f["file"], f["t"], f["score"])
+                    for f in r["false_accepts"]
+                ]
+                lines.append("%-12s fired on: %s" % ("", listing(fa)))
+        else:
+            parts = []
+            if r["commands"]:
+                ok = r["commands"] - len(r["wrong"])
+                parts.append(
+                    "correct %d of %d (%.1f %%)" % (ok, r["commands"], 100 * r["accuracy"])
+                )
+            if r["unknown_clips"]:
+                parts.append(
+                    "unknown accepted %d of %d" % (len(r["accepted"]), r["unknown_clips"])
+                )
+            if r["negative_s"]:
+                parts.append(
+                    "%d fired in %.1f min of negative/"
+                    % (len(r["false_accepts_window_open"]), r["negative_s"] / 60)
+                )
+            lines.append("%-12s %s" % (r["model"], "; ".join(parts) or "no command clips"))
+            if r["wrong"]:
+                w = ["%s as %s" % (d["file"], d["heard"] or "nothing") for d in r["wrong"]]
+                lines.append("%-12s wrong: %s" % ("", listing(w)))
+            if r["accepted"]:
+                a = ["%s as %s" % (d["file"], d["as"]) for d in r["accepted"]]
+                lines.append("%-12s accepted: %s" % ("", listing(a)))
+    return lines
