@@ -23,6 +23,7 @@ import numpy as np
 
 from host_tools import reference, wavio
 from host_tools.errors import HushwordError
+from host_tools.evaluate import _cutoff, smooth
 from host_tools.progress import Progress
 
 RATE = 16000
@@ -73,6 +74,19 @@ def collect(root, known):
     return found, ignored
 
 
+def peaks(models, pre, x):
+    """{model: {label: highest smoothed score in the clip}}, 0..1 as the detector sees it
+    (the pre-roll left out), to show how far a missed clip was from the cutoff."""
+    feats = reference.features(np.concatenate([pre, x]))
+    skip = len(pre) // reference.fe.HOP
+    out = {}
+    for name, _, labels, man, q in models:
+        s = smooth(reference.quantized_forward_numpy(q, feats)[0], man.get("sliding_window", 5))
+        top = s[skip:].max(axis=0) if len(s) > skip else np.zeros(len(labels), np.int64)
+        out[name] = {lb: round(int(v) / 255, 3) for lb, v in zip(labels, top)}
+    return out
+
+
 def evaluate(models_dir, root, log=None, progress=True):
     """Score every model in `models_dir` on the clips under `root` (see the module doc)."""
     log = log or (lambda m: print(m, file=sys.stderr))
@@ -82,6 +96,7 @@ def evaluate(models_dir, root, log=None, progress=True):
     if not models:
         raise HushwordError("no usable models in %s" % models_dir)
     wake = {name: labels[-1] for name, kind, labels, _, _ in models if kind == "wake"}
+    mans = {name: man for name, _, _, man, _ in models}
     commands = {name: labels for name, kind, labels, _, _ in models if kind != "wake"}
     known = set(wake.values()) | {lb for labels in commands.values() for lb in labels}
     known -= {"unknown", "background", "negative"}
@@ -107,7 +122,7 @@ def evaluate(models_dir, root, log=None, progress=True):
         t0 = len(pre) / RATE
         evs = [dict(e, t=round(e["t"] - t0, 3)) for e in evs if e["t"] > t0]
         rel = os.path.relpath(path, root)
-        results.append((folder, rel, len(x) / RATE, evs))
+        results.append((folder, rel, len(x) / RATE, evs, peaks(models, pre, x)))
         if bar:
             bar.update(k + 1)
     if bar:
@@ -128,18 +143,23 @@ def evaluate(models_dir, root, log=None, progress=True):
     }
     for name, label in wake.items():
         out["models"].append(_score_wake(name, label, results))
+        out["models"][-1]["cutoff"] = _cutoff(mans[name], label)
     for name, labels in commands.items():
         out["models"].append(_score_commands(name, labels, results))
     return out
 
 
 def _score_wake(name, label, results):
-    pos = [(rel, evs) for folder, rel, _, evs in results if folder == label]
-    missed = [rel for rel, evs in pos if not any(e["model"] == name for e in evs)]
-    neg_s = sum(s for folder, _, s, _ in results if folder != label)
+    pos = [(rel, evs, pk) for folder, rel, _, evs, pk in results if folder == label]
+    missed = [
+        {"file": rel, "peak": pk[name][label]}
+        for rel, evs, pk in pos
+        if not any(e["model"] == name for e in evs)
+    ]
+    neg_s = sum(s for folder, _, s, _, _ in results if folder != label)
     fas = [
         {"file": rel, "t": e["t"], "score": e["score"]}
-        for folder, rel, _, evs in results
+        for folder, rel, _, evs, _ in results
         if folder != label
         for e in evs
         if e["model"] == name
@@ -159,12 +179,15 @@ def _score_wake(name, label, results):
 
 def _score_commands(name, labels, results):
     wrong, said, accepted, unk, fas, neg_s = [], 0, [], 0, [], 0.0
-    for folder, rel, seconds, evs in results:
+    for folder, rel, seconds, evs, pk in results:
         got = [e["label"] for e in evs if e["model"] == name]
         if folder in labels and folder not in ("unknown", "background"):
             said += 1
             if not got or got[0] != folder:
-                wrong.append({"file": rel, "said": folder, "heard": got[0] if got else None})
+                heard = got[0] if got else None
+                wrong.append(
+                    {"file": rel, "said": folder, "heard": heard, "peak": pk[name][folder]}
+                )
         elif folder == "unknown":
             unk += 1
             if got:
@@ -198,11 +221,12 @@ def report(summary, show=5):
         if r["kind"] == "wake":
             if r["clips"]:
                 heard = r["clips"] - len(r["missed"])
-                line = "%-12s heard %d of %d (FRR %.1f %%)" % (
+                line = "%-12s heard %d of %d (FRR %.1f %% at cutoff %.2f)" % (
                     r["model"],
                     heard,
                     r["clips"],
                     100 * r["frr"],
+                    r["cutoff"],
                 )
             else:
                 line = "%-12s no %s/ clips" % (r["model"], r["label"])
@@ -212,7 +236,8 @@ def report(summary, show=5):
             )
             lines.append(line)
             if r["missed"]:
-                lines.append("%-12s missed: %s" % ("", listing(r["missed"])))
+                ms = ["%s (peak %.2f)" % (d["file"], d["peak"]) for d in r["missed"]]
+                lines.append("%-12s missed: %s" % ("", listing(ms)))
             if r["false_accepts"]:
                 fa = [
                     "%s at %.2f s (%.2f)" % (f["file"], f["t"], f["score"])
@@ -237,7 +262,11 @@ def report(summary, show=5):
                 )
             lines.append("%-12s %s" % (r["model"], "; ".join(parts) or "no command clips"))
             if r["wrong"]:
-                w = ["%s as %s" % (d["file"], d["heard"] or "nothing") for d in r["wrong"]]
+                w = [
+                    "%s as %s (%s peak %.2f)"
+                    % (d["file"], d["heard"] or "nothing", d["said"], d["peak"])
+                    for d in r["wrong"]
+                ]
                 lines.append("%-12s wrong: %s" % ("", listing(w)))
             if r["accepted"]:
                 a = ["%s as %s" % (d["file"], d["as"]) for d in r["accepted"]]

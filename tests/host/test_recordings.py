@@ -45,7 +45,7 @@ def test_scores_each_model_on_its_folders(rec, capsys):
     assert "ignored folder notes/" in out.err
     m = by_model(s)
     hj = m["hey_jarvis"]
-    assert (hj["clips"], hj["missed"], hj["frr"]) == (2, [], 0.0)
+    assert (hj["clips"], hj["missed"], hj["frr"], hj["cutoff"]) == (2, [], 0.0, pytest.approx(0.91, abs=0.001))
     # Every clip not filed under hey_jarvis/ is negative audio for it.
     assert hj["negative_s"] == pytest.approx(1.5 + 1.6 + 1.9 + 1.5 + 1.5, abs=0.1)
     assert hj["false_accepts"] == []
@@ -53,7 +53,10 @@ def test_scores_each_model_on_its_folders(rec, capsys):
     assert m["alexa"]["clips"] == 0 and m["alexa"]["frr"] is None
     c = m["commands"]
     assert c["commands"] == 3 and c["accuracy"] == pytest.approx(2 / 3, abs=1e-4)
-    assert c["wrong"] == [{"file": "stop/1.wav", "said": "stop", "heard": "lights_on"}]
+    (w,) = c["wrong"]
+    assert (w["file"], w["said"], w["heard"]) == ("stop/1.wav", "stop", "lights_on")
+    # How close "stop" came: its highest smoothed score in the clip, below the cutoff.
+    assert 0 <= w["peak"] < 0.84
     assert c["accepted"] == [{"file": "unknown/1.wav", "as": "lights_on"}]
     assert c["unknown_accepted"] == 1.0 and c["false_accepts_window_open"] == []
 
@@ -70,8 +73,10 @@ def test_report_and_unreadable_clip(rec, tmp_path, capsys):
     assert "skipped %s: not a readable WAV file" % bad in out.err
     lines = out.out.splitlines()
     assert lines[0] == "7 clips in %s" % rec
-    assert any(ln.startswith("hey_jarvis   heard 2 of 2 (FRR 0.0 %)") for ln in lines)
-    assert any("wrong: stop/1.wav as lights_on" in ln for ln in lines)
+    assert any(
+        ln.startswith("hey_jarvis   heard 2 of 2 (FRR 0.0 % at cutoff 0.91)") for ln in lines
+    )
+    assert any("wrong: stop/1.wav as lights_on (stop peak 0." in ln for ln in lines)
     assert any("accepted: unknown/1.wav as lights_on" in ln for ln in lines)
 
 
