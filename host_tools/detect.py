@@ -5,6 +5,7 @@ With --json, one object per detection per line:
 """
 
 import json
+import os
 import sys
 
 from host_tools import reference, wavio
@@ -17,8 +18,9 @@ def add_arguments(parser):
         "files",
         nargs="+",
         metavar="FILE.wav",
-        help="WAV file: PCM (8-32 bit) or float, any rate and channel count; "
-        "other than 16 kHz mono 16-bit is converted, with a notice",
+        help="WAV file (or a directory: its .wav files, in order, subdirectories too): PCM "
+        "(8-32 bit) or float, any rate and channel count; other than 16 kHz mono 16-bit is "
+        "converted, with a notice",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per detection")
     parser.add_argument(
@@ -34,6 +36,18 @@ def add_arguments(parser):
     )
 
 
+def wav_files(paths):
+    """The paths given, a directory replaced by the .wav files under it (sorted)."""
+    for p in paths:
+        if os.path.isdir(p):
+            found = wavio.find(p)
+            if not found:
+                print("hushword: warning: %s: no .wav files in it" % p, file=sys.stderr)
+            yield from found
+        else:
+            yield p
+
+
 def run(args):
     models, errors = reference.load_models(args.models)
     for e in errors:
@@ -41,7 +55,7 @@ def run(args):
     if not models:
         raise HushwordError("no usable models in %s" % args.models)
     failed = 0
-    for path in args.files:
+    for path in wav_files(args.files):
         try:
             x = wavio.read(path, notice=lambda m: print("hushword: " + m, file=sys.stderr))
         except HushwordError as e:

@@ -58,12 +58,7 @@ def collect(root, known):
         if name not in known and name not in SPECIAL:
             ignored.append(name)
             continue
-        wavs = sorted(
-            os.path.join(dp, f)
-            for dp, _, fs in os.walk(d)
-            for f in fs
-            if f.lower().endswith(".wav")
-        )
+        wavs = wavio.find(d)
         if wavs:
             found[name] = wavs
     if not found:

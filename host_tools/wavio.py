@@ -1,5 +1,6 @@
 """Read WAV files as 16 kHz mono int16, with clear errors and a notice when converting."""
 
+import os
 import wave
 
 import numpy as np
@@ -88,6 +89,16 @@ def _decode(tag, width, data):
         b = np.frombuffer(data, np.uint8).reshape(-1, 3).astype(np.int32)
         return ((b[:, 0] << 8 | b[:, 1] << 16 | b[:, 2] << 24) >> 8).astype(np.float64) / 256
     return np.frombuffer(data, "<i4").astype(np.float64) / 65536
+
+
+def find(directory):
+    """The .wav files under `directory` (subdirectories too), sorted."""
+    return sorted(
+        os.path.join(dp, f)
+        for dp, _, fs in os.walk(directory)
+        for f in fs
+        if f.lower().endswith(".wav")
+    )
 
 
 def read(path, notice=None):

@@ -68,3 +68,21 @@ def test_no_models_is_a_user_error(tmp_path, setup, capsys):
     d, _ = setup
     assert cli.main(["detect", "--models", str(tmp_path), str(d / "a.wav")]) == 2
     assert "no usable models" in capsys.readouterr().err
+
+
+def test_directory_means_its_wav_files(setup, tmp_path, capsys):
+    d, x = setup
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "empty").mkdir()
+    for name in ("sub/b.wav", "a.WAV"):
+        (tmp_path / name).write_bytes((d / "a.wav").read_bytes())
+    (tmp_path / "notes.txt").write_text("not audio")
+    rc = cli.main(
+        ["detect", "--json", "--models", str(d / "m"), str(tmp_path), str(tmp_path / "empty")]
+    )
+    out = capsys.readouterr()
+    assert rc == 0
+    files = [json.loads(s)["file"] for s in out.out.splitlines()]
+    n = len(ref.run(x, d / "m"))
+    assert n and files == [str(tmp_path / "a.WAV")] * n + [str(tmp_path / "sub" / "b.wav")] * n
+    assert "empty: no .wav files in it" in out.err
