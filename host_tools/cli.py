@@ -22,6 +22,7 @@ COMMANDS = {
     "stream": ("host_tools.stream", "record debug audio from the board to a WAV file"),
     "privacy": ("host_tools.privacy", "show or switch whether audio may ever leave the board"),
     "wake-word": ("host_tools.wakeword", "show or choose the board's wake word"),
+    "cutoff": ("host_tools.cutoff", "show or set how sure a model must be to fire"),
     "wifi": ("host_tools.wifi", "set or show the Wi-Fi a board forwards over"),
     "detect": ("host_tools.detect", "run the device pipeline on WAV files"),
     "train": ("host_tools.train", "train a wake word or command model from synthetic speech"),

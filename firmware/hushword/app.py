@@ -48,6 +48,7 @@ class App:
             "levels": self._cmd_levels,
             "wifi": self._cmd_wifi,
             "wake_word": self._cmd_wake_word,
+            "cutoff": self._cmd_cutoff,
         }
         self.models_dir = models_dir
         self._reset_after_reply = False
@@ -97,6 +98,13 @@ class App:
         for msg in getattr(p, "errors", ()):
             self.link.event("error", code="model", msg=msg)
         self.pipeline = p
+        # The owner's cutoffs (a model not loaded now, e.g. another wake word, keeps its own
+        # for when it is chosen).
+        for name, value in saved_cutoffs().items():
+            try:
+                p.set_cutoff(name, check_cutoff(value))
+            except Exception as e:
+                self.link.event("error", code="model", msg="%s: %s: %s" % (CUTOFFS_PATH, name, e))
 
     def _error(self, code, exc):
         self.link.event("error", code=code, msg="%s: %s" % (type(exc).__name__, exc))
@@ -272,6 +280,31 @@ class App:
         self._reset_after_reply = True
         return {"wake_word": name, "rebooting": True}
 
+    def _cmd_cutoff(self, obj):
+        """Show the models' cutoffs, or set one: {"model": NAME, "value": 0.05..0.999, or
+        null for the model's own}. A set cutoff is saved and holds after a reset."""
+        if self.pipeline is None or not hasattr(self.pipeline, "set_cutoff"):
+            raise ValueError("no models loaded")
+        name = obj.get("model")
+        if name is not None:
+            if "value" not in obj:
+                raise ValueError("give 'value': a cutoff 0.05..0.999, or null for the model's own")
+            value = check_cutoff(obj["value"])
+            if not self.pipeline.set_cutoff(name, value):
+                raise ValueError("no model %s loaded" % name)
+            saved = saved_cutoffs()
+            if value is None:
+                saved.pop(name, None)
+            else:
+                saved[name] = value
+            from hushword.config import write_atomic
+
+            write_atomic(CUTOFFS_PATH, json.dumps(saved))
+        models = self._models().get("models", [])
+        return {
+            "cutoffs": {m["name"]: {"cutoff": m["cutoff"], "set": m["cutoff_set"]} for m in models}
+        }
+
     def _cmd_wifi(self, obj):
         net = getattr(self.board, "net", None)
         if net is None or not hasattr(net, "start"):
@@ -293,6 +326,31 @@ class App:
         if self.gate is None:
             return {"mode": "never", "forwarded_bytes": 0, "debug_bytes": 0, "gate": "absent"}
         return self.gate.status()
+
+
+CUTOFFS_PATH = "cutoffs.json"
+CUTOFF_MIN, CUTOFF_MAX = 0.05, 0.999
+
+
+def check_cutoff(value):
+    """A cutoff from the owner: None (the model's own) or a number in CUTOFF_MIN..MAX."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("a cutoff is a number, e.g. 0.95")
+    if not CUTOFF_MIN <= value <= CUTOFF_MAX:
+        raise ValueError("a cutoff is between %g and %g" % (CUTOFF_MIN, CUTOFF_MAX))
+    return float(value)
+
+
+def saved_cutoffs():
+    """{model: cutoff} the owner set (cutoffs.json), {} when none or unreadable."""
+    try:
+        with open(CUTOFFS_PATH) as f:
+            d = json.load(f)
+        return d if isinstance(d, dict) else {}
+    except Exception:
+        return {}
 
 
 WAKE_PATH = "wake.json"

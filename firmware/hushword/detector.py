@@ -26,18 +26,23 @@ class Detector:
         self.refractory = int(refractory)
         self.warmup = int(warmup)
         self.cut = array("H", [0xFFFF] * n)  # 0xFFFF: never fires
-        for i, lb in enumerate(labels):
-            if lb in NEVER_FIRE:
-                continue
-            c = cutoffs.get(lb) if isinstance(cutoffs, dict) else cutoffs
-            if c is not None:
-                self.cut[i] = cutoff_q(float(c))
+        self.set_cutoffs(cutoffs)
         self._hist = bytearray(self.window * n)
         self._sums = array("i", [0] * n)
         self._pos = 0
         self.frames = 0
         self._quiet = 0
         self.score = 0  # mean (0..255) of the last detection
+
+    def set_cutoffs(self, cutoffs, only_firing=False):
+        """Thresholds from one cutoff (0..1) for every label, or from {label: cutoff}; labels
+        in NEVER_FIRE or without a cutoff never fire. ``only_firing``: change only the labels
+        that fire now."""
+        for i, lb in enumerate(self.labels):
+            if lb in NEVER_FIRE or (only_firing and self.cut[i] == 0xFFFF):
+                continue
+            c = cutoffs.get(lb) if isinstance(cutoffs, dict) else cutoffs
+            self.cut[i] = 0xFFFF if c is None else cutoff_q(float(c))
 
     def reset(self):
         for i in range(len(self._hist)):

@@ -24,6 +24,8 @@ HOP = frontend.HOP
 
 
 class _Model:
+    override = None  # the owner's cutoff (Pipeline.set_cutoff); None: the manifest's
+
     def __init__(self, name, net, manifest):
         self.name = name
         self.net = net
@@ -31,13 +33,16 @@ class _Model:
         self.labels = manifest["labels"]
         self.flash_bytes = manifest.get("flash_bytes")
         fps = frontend.FRAMES_PER_S
+        cut = manifest.get("probability_cutoff", 0.5)
         self.det = Detector(
             self.labels,
-            manifest.get("probability_cutoff", 0.5),
+            cut,
             window=manifest.get("sliding_window", 5),
             refractory=int(float(manifest.get("refractory_s", 2.0)) * fps),
             warmup=manifest.get("warmup_frames", 50),
         )
+        # The manifest's cutoff, for info() (the highest of its labels' if it gives one each).
+        self.default_cutoff = float(max(cut.values()) if isinstance(cut, dict) else cut)
 
 
 def _size(path):
@@ -69,6 +74,7 @@ class Pipeline:
         # wake_words: names of the wake models to load (None = all). A board without PSRAM
         # holds one wake word next to the command model.
         self.wake_words = wake_words
+        self.models_dir = models_dir
         self.errors = []
         self.wake = []
         self.command = []
@@ -159,6 +165,20 @@ class Pipeline:
         )
         return events
 
+    def set_cutoff(self, name, value):
+        """Set model `name`'s cutoff (0..1) for every label of it that fires; None: back to
+        its manifest's. False if no such model is loaded."""
+        for m in self.wake + self.command:
+            if m.name == name:
+                if value is None:  # the manifest's own, read again (nothing kept for it)
+                    with open("%s/%s.json" % (self.models_dir, m.file[:-4])) as f:
+                        m.det.set_cutoffs(json.load(f).get("probability_cutoff", 0.5))
+                else:
+                    m.det.set_cutoffs(value, only_firing=True)
+                m.override = value
+                return True
+        return False
+
     def info(self):
         return {
             "models": [
@@ -169,6 +189,8 @@ class Pipeline:
                     "flash_bytes": m.flash_bytes,
                     "macs_per_frame": m.net.macs_per_frame(),
                     "arena_bytes": m.net.arena_bytes(),
+                    "cutoff": m.default_cutoff if m.override is None else m.override,
+                    "cutoff_set": m.override is not None,
                 }
                 for m in self.wake + self.command
             ],

@@ -89,3 +89,59 @@ def test_a_failing_stage_costs_an_error_event_not_the_loop():
         assert link.wire == b""  # and nothing left the board meanwhile
     finally:
         _cleanup()
+
+
+def test_cutoff_command_sets_saves_and_reloads():
+    _cleanup()
+    saved = app.CUTOFFS_PATH
+    app.CUTOFFS_PATH = "_test_cutoffs.json"
+    here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+    models = "/tmp/hushword_test_app_models"
+    try:
+        os.mkdir(models)
+    except OSError:
+        pass
+    for ext in (".bin", ".json"):
+        src = here + "/test_modelfile_data/tiny" + ext
+        with open(src, "rb") as f, open(models + "/tiny" + ext, "wb") as g:
+            g.write(f.read())
+    try:
+        link = Link()
+        a = app.App(Board(1), link=link, models_dir=models, config_path=CFG)
+        shown = a._cmd_cutoff({})["cutoffs"]["tiny"]
+        assert shown["set"] is False
+        r = a._cmd_cutoff({"model": "tiny", "value": 0.97})
+        assert r["cutoffs"]["tiny"] == {"cutoff": 0.97, "set": True}
+        for bad in (
+            {"model": "tiny", "value": 1.5},
+            {"model": "tiny", "value": "high"},
+            {"model": "tiny", "value": True},
+            {"model": "tiny"},
+            {"model": "nope", "value": 0.5},
+        ):
+            try:
+                a._cmd_cutoff(bad)
+                raise AssertionError("accepted %r" % (bad,))
+            except ValueError:
+                pass
+        # saved: a fresh start (a reset) loads it
+        b = app.App(Board(1), link=Link(), models_dir=models, config_path=CFG)
+        assert b._cmd_cutoff({})["cutoffs"]["tiny"] == {"cutoff": 0.97, "set": True}
+        b._cmd_cutoff({"model": "tiny", "value": None})
+        c = app.App(Board(1), link=Link(), models_dir=models, config_path=CFG)
+        assert c._cmd_cutoff({})["cutoffs"]["tiny"]["set"] is False
+        # a broken saved value costs an error event, not the models
+        with open(app.CUTOFFS_PATH, "w") as f:
+            f.write('{"tiny": 7}')
+        link = Link()
+        d = app.App(Board(1), link=link, models_dir=models, config_path=CFG)
+        assert d._cmd_cutoff({})["cutoffs"]["tiny"]["set"] is False
+        assert any("cutoffs" in e.get("msg", "") for e in link.events if e["ev"] == "error")
+    finally:
+        app.CUTOFFS_PATH = saved
+        for p in ("_test_cutoffs.json", "_test_cutoffs.json.tmp"):
+            try:
+                os.remove(p)
+            except OSError:
+                pass
+        _cleanup()

@@ -91,3 +91,32 @@ def test_single_frame_inputs_share_scratch():
         i += nn.L_HEAD + 2 * p[i + nn.L_COUT]
     # the 1x1 layers alternate between the two scratch slots; the rings are elsewhere
     assert xs[2] != xs[3] and xs[3] != xs[4] and xs[2] == xs[4] and max(xs[2:]) < 64
+
+
+def _fires(p, hops=300):
+    n = 0
+    p.reset()
+    for i in range(hops):
+        ev = p.process(_hop(i % 13))
+        n += len(ev) if ev else 0
+    return n
+
+
+def test_set_cutoff_overrides_and_restores_the_manifest():
+    p = Pipeline(_models_dir(), commands_anytime=True)
+    m = p.command[0]
+    own = m.det.cut[:]
+    info = p.info()["models"][0]
+    assert info["cutoff_set"] is False and 0 < info["cutoff"] < 1
+    assert p.set_cutoff(m.name, 0.999)
+    # every label that fires now has the new threshold; "unknown" still never fires
+    assert [c for c in m.det.cut] == [0xFFFF, 255, 255]
+    assert p.info()["models"][0]["cutoff"] == 0.999 and p.info()["models"][0]["cutoff_set"]
+    strict = _fires(p)
+    assert p.set_cutoff(m.name, 0.05)
+    loose = _fires(p)
+    assert loose > strict  # a lower cutoff lets more through on the same audio
+    assert p.set_cutoff(m.name, None)
+    assert [c for c in m.det.cut] == [c for c in own]
+    assert p.info()["models"][0]["cutoff_set"] is False
+    assert not p.set_cutoff("no_such_model", 0.5)
