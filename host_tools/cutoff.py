@@ -23,6 +23,42 @@ def add_arguments(p):
     p.add_argument("--json", action="store_true", help="print the reply as JSON")
 
 
+def add_override_argument(p):
+    """--cutoff MODEL=VALUE for the host tools that run the pipeline (detect, eval)."""
+    p.add_argument(
+        "--cutoff",
+        action="append",
+        default=[],
+        metavar="MODEL=VALUE",
+        help="run MODEL at this cutoff instead of its own, as `hushword cutoff` sets it on a "
+        "board (repeatable), e.g. --cutoff alexa=0.97",
+    )
+
+
+def parse_overrides(items, models_dir=None):
+    """{model: cutoff} from MODEL=VALUE strings, checked as the board checks them."""
+    from host_tools import reference  # first: it puts the firmware on sys.path
+    from hushword.app import check_cutoff
+
+    out = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            raise HushwordError("--cutoff takes MODEL=VALUE, e.g. alexa=0.97 (got %r)" % item)
+        try:
+            c = check_cutoff(parse_value(value))
+        except ValueError as e:
+            raise HushwordError("--cutoff %s: %s" % (item, e)) from None
+        if c is not None:  # "default": the model's own
+            out[name] = c
+    if out and models_dir is not None:
+        models, _ = reference.load_models(models_dir)
+        missing = sorted(set(out) - {m[0] for m in models})
+        if missing:
+            raise HushwordError("--cutoff: no model %s in %s" % (", ".join(missing), models_dir))
+    return out
+
+
 def parse_value(s):
     if s == "default":
         return None

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from host_tools import reference, wavio
+from host_tools import cutoff, reference, wavio
 from host_tools.errors import HushwordError
 from host_tools.paths import MODELS
 
@@ -28,6 +28,7 @@ def add_arguments(parser):
         action="store_true",
         help="accept commands for the whole file, not only in the window after a wake word",
     )
+    cutoff.add_override_argument(parser)
     parser.add_argument(
         "--models",
         default=str(MODELS),
@@ -49,7 +50,8 @@ def wav_files(paths):
 
 
 def run(args):
-    models, errors = reference.load_models(args.models)
+    cutoffs = cutoff.parse_overrides(args.cutoff, args.models)
+    models, errors = reference.load_models(args.models, cutoffs)
     for e in errors:
         print("hushword: warning: " + e, file=sys.stderr)
     if not models:

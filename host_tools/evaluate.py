@@ -62,6 +62,9 @@ def add_arguments(parser):
     parser.add_argument(
         "--no-microwakeword", action="store_true", help="skip the pymicro-wakeword comparison"
     )
+    from host_tools import cutoff
+
+    cutoff.add_override_argument(parser)
     parser.add_argument(
         "--recordings",
         metavar="DIR",
@@ -373,7 +376,10 @@ def cards_dir(models, out=None):
 def run_recordings(args):
     from host_tools import recordings
 
-    summary = recordings.evaluate(args.models, args.recordings)
+    from host_tools import cutoff
+
+    cutoffs = cutoff.parse_overrides(args.cutoff, args.models)
+    summary = recordings.evaluate(args.models, args.recordings, cutoffs=cutoffs)
     if args.json:
         print(json.dumps(summary))
     else:
@@ -384,6 +390,11 @@ def run_recordings(args):
 def run(args):
     if args.recordings:
         return run_recordings(args)
+    if args.cutoff:
+        raise HushwordError(
+            "--cutoff is for --recordings; for the held-out set, copy the models to a "
+            "directory and set probability_cutoff in its json (README, Model quality)"
+        )
     from host_tools.train import heldout, tts
 
     try:

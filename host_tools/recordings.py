@@ -82,10 +82,11 @@ def peaks(models, pre, x):
     return out
 
 
-def evaluate(models_dir, root, log=None, progress=True):
-    """Score every model in `models_dir` on the clips under `root` (see the module doc)."""
+def evaluate(models_dir, root, log=None, progress=True, cutoffs=None):
+    """Score every model in `models_dir` on the clips under `root` (see the module doc);
+    `cutoffs` {model: cutoff} in place of their own."""
     log = log or (lambda m: print(m, file=sys.stderr))
-    models, errors = reference.load_models(models_dir)
+    models, errors = reference.load_models(models_dir, cutoffs)
     for e in errors:
         log("hushword: warning: " + e)
     if not models:

@@ -239,9 +239,10 @@ def quantized_forward_numpy(model, feats):
     return probs.astype(np.uint8), logits.astype(np.int8)
 
 
-def load_models(models_dir):
+def load_models(models_dir, cutoffs=None):
     """(models, errors): models = list of (name, kind, labels, manifest, qmodel), in the
-    order and with the checks of the firmware Pipeline."""
+    order and with the checks of the firmware Pipeline. `cutoffs` {name: cutoff} replaces
+    those models' probability_cutoff, as `hushword cutoff` does on a board."""
     from pathlib import Path
 
     from hushword.modelfile import ModelError, load
@@ -266,7 +267,11 @@ def load_models(models_dir):
         import json
 
         man = json.loads(Path(base + ".json").read_text())
-        models.append((man.get("name", b.stem), man["kind"], man["labels"], man, m))
+        name = man.get("name", b.stem)
+        if cutoffs and name in cutoffs:  # the labels that fire, as on the board
+            own, v = man.get("probability_cutoff", 0.5), cutoffs[name]
+            man["probability_cutoff"] = {lb: v for lb in own} if isinstance(own, dict) else v
+        models.append((name, man["kind"], man["labels"], man, m))
     if not any(m[1] == "wake" for m in models):
         errors.append(f"no usable wake word model in {models_dir}: listening only")
     return models, errors

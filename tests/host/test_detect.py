@@ -86,3 +86,35 @@ def test_directory_means_its_wav_files(setup, tmp_path, capsys):
     n = len(ref.run(x, d / "m"))
     assert n and files == [str(tmp_path / "a.WAV")] * n + [str(tmp_path / "sub" / "b.wav")] * n
     assert "empty: no .wav files in it" in out.err
+
+
+def test_cutoff_override_changes_what_fires(setup, tmp_path, capsys):
+    from host_tools.evaluate import smooth
+
+    d, x = setup
+    f = ref.features(x)
+    for seed in range(20):  # a random two-class wake model, never sure
+        mf.export(
+            mf.default_architecture(2, 16, seed=seed),
+            ["negative", "hey"],
+            "wake",
+            f,
+            tmp_path / "wake",
+            probability_cutoff=0.3,
+            warmup_frames=10,
+            refractory_s=0.2,
+        )
+        ((_, _, _, man, q),), _ = ref.load_models(tmp_path)
+        sm = smooth(ref.quantized_forward_numpy(q, f)[0][:, 1], man["sliding_window"])[10:]
+        if 0.5 < sm.max() / 255 < 0.95:
+            break
+    assert sm.max() / 255 < 0.99
+    base = ["detect", "--json", "--models", str(tmp_path), str(d / "a.wav")]
+    assert cli.main(base) == 0
+    loose = [json.loads(s) for s in capsys.readouterr().out.splitlines()]
+    assert cli.main(base + ["--cutoff", "wake=0.99"]) == 0
+    assert capsys.readouterr().out == ""  # it is never that sure
+    assert loose  # at its own cutoff (0.3) it fires...
+    assert cli.main(base + ["--cutoff", "wake=0.05"]) == 0
+    low = [json.loads(s) for s in capsys.readouterr().out.splitlines()]
+    assert len(low) >= len(loose)  # ...and at 0.05 at least as often

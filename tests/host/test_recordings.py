@@ -45,7 +45,12 @@ def test_scores_each_model_on_its_folders(rec, capsys):
     assert "ignored folder notes/" in out.err
     m = by_model(s)
     hj = m["hey_jarvis"]
-    assert (hj["clips"], hj["missed"], hj["frr"], hj["cutoff"]) == (2, [], 0.0, pytest.approx(0.91, abs=0.001))
+    assert (hj["clips"], hj["missed"], hj["frr"], hj["cutoff"]) == (
+        2,
+        [],
+        0.0,
+        pytest.approx(0.91, abs=0.001),
+    )
     # Every clip not filed under hey_jarvis/ is negative audio for it.
     assert hj["negative_s"] == pytest.approx(1.5 + 1.6 + 1.9 + 1.5 + 1.5, abs=0.1)
     assert hj["false_accepts"] == []
@@ -96,3 +101,12 @@ def test_preroll_repeats_the_quietest_stretch():
     p = recordings.preroll(x)
     assert len(p) == 16000 and np.std(p) < 40
     assert not recordings.preroll(x[:100]).any()
+
+
+def test_cutoff_override_reaches_the_report(rec, capsys):
+    assert cli.main(["eval", "--recordings", str(rec), "--cutoff", "hey_jarvis=0.5"]) == 0
+    assert "heard 2 of 2 (FRR 0.0 % at cutoff 0.50)" in capsys.readouterr().out
+    assert cli.main(["eval", "--recordings", str(rec), "--cutoff", "hey_jarvis=high"]) == 2
+    assert "a number such as 0.95" in capsys.readouterr().err
+    assert cli.main(["eval", "--recordings", str(rec), "--cutoff", "nope=0.5"]) == 2
+    assert "no model nope" in capsys.readouterr().err
