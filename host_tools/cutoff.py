@@ -13,6 +13,13 @@ from host_tools.errors import HushwordError
 
 
 def add_arguments(p):
+    p.description = (
+        "Show or set how sure each model on the board must be before it fires (its smoothed "
+        "score against its cutoff). Higher: fewer false accepts, more misses. A value set "
+        "here is saved on the board and holds after a reset; 'default' goes back to the "
+        "model's own. Try values on recordings first with hushword eval --recordings DIR "
+        "--cutoff MODEL=VALUE; docs/models has each wake word's DET curve."
+    )
     add_port_arguments(p)
     p.add_argument("model", nargs="?", help="model to set, e.g. hey_jarvis, alexa or commands")
     p.add_argument(
