@@ -24,7 +24,19 @@ def run(args):
         for err in models.get("errors", []):
             print("warning    %s" % err)
         models = models.get("models", [])
-    names = ", ".join(m.get("name", "?") if isinstance(m, dict) else str(m) for m in models)
+
+    def name(m):
+        if not isinstance(m, dict):
+            return str(m)
+        if "cutoff" not in m:
+            return m.get("name", "?")
+        return "%s (cutoff %.2f%s)" % (
+            m.get("name", "?"),
+            m["cutoff"],
+            ", set" if m.get("cutoff_set") else "",
+        )
+
+    names = ", ".join(name(m) for m in models)
     print("firmware   hushword %s (%s)" % (info.get("version"), info.get("platform")))
     print("board      %s" % info.get("board"))
     print(

@@ -30,6 +30,8 @@ def test_cutoff_is_set_saved_and_holds_after_a_reset(tmp_path, capsys):
         # The demo's two commands score 0.85 and 0.88 at the shipped cutoff (0.84).
         assert cli.main(["cutoff", "--port", port, "commands", "0.95"]) == 0
         assert "commands     0.950  set on this board" in capsys.readouterr().out
+        assert cli.main(["info", "--port", port]) == 0
+        assert "commands (cutoff 0.95, set)" in capsys.readouterr().out
     finally:
         stop(proc)
     # After a reset the saved cutoff holds: the demo's commands now fire only once the model's
