@@ -179,7 +179,8 @@ def _manifests(models_dir):
     return out
 
 
-def _cutoff(man, label):
+def manifest_cutoff(man, label):
+    """A label's cutoff from its manifest (one for all labels, or one per label)."""
     c = man["probability_cutoff"]
     return float(c[label] if isinstance(c, dict) else c)
 
@@ -224,7 +225,7 @@ def evaluate_wake(name, man, bin_path, neg, segments, neg_hours, args, log):
     t0 = time.time()
     sp = smooth(device_scores(bin_path, pos)[:, li], w)
     sn = smooth(device_scores(bin_path, neg)[:, li], w)
-    cut = _cutoff(man, label)
+    cut = manifest_cutoff(man, label)
     # The operating point comes from the device pipeline itself (reference.run)...
     ev_p, _ = reference_events(pos, args.models, name)
     ev_n, _ = reference_events(neg, args.models, name)

@@ -23,7 +23,7 @@ import numpy as np
 
 from host_tools import reference, wavio
 from host_tools.errors import HushwordError
-from host_tools.evaluate import _cutoff, smooth
+from host_tools.evaluate import manifest_cutoff, smooth
 from host_tools.progress import Progress
 
 RATE = 16000
@@ -69,11 +69,10 @@ def collect(root, known):
     return found, ignored
 
 
-def peaks(models, pre, x):
+def peaks(models, feats, pre_samples):
     """{model: {label: highest smoothed score in the clip}}, 0..1 as the detector sees it
     (the pre-roll left out), to show how far a missed clip was from the cutoff."""
-    feats = reference.features(np.concatenate([pre, x]))
-    skip = len(pre) // reference.fe.HOP
+    skip = pre_samples // reference.fe.HOP
     out = {}
     for name, _, labels, man, q in models:
         s = smooth(reference.quantized_forward_numpy(q, feats)[0], man.get("sliding_window", 5))
@@ -112,13 +111,13 @@ def evaluate(models_dir, root, log=None, progress=True, cutoffs=None):
             unreadable.append(str(e))
             continue
         pre = preroll(x)
-        evs = reference.run(
-            np.concatenate([pre, x]), models_dir, commands_anytime=True, models=models
-        )
+        audio = np.concatenate([pre, x])
+        feats = reference.features(audio)
+        evs = reference.run(audio, models_dir, commands_anytime=True, models=models, feats=feats)
         t0 = len(pre) / RATE
         evs = [dict(e, t=round(e["t"] - t0, 3)) for e in evs if e["t"] > t0]
         rel = os.path.relpath(path, root)
-        results.append((folder, rel, len(x) / RATE, evs, peaks(models, pre, x)))
+        results.append((folder, rel, len(x) / RATE, evs, peaks(models, feats, len(pre))))
         if bar:
             bar.update(k + 1)
     if bar:
@@ -139,7 +138,7 @@ def evaluate(models_dir, root, log=None, progress=True, cutoffs=None):
     }
     for name, label in wake.items():
         out["models"].append(_score_wake(name, label, results))
-        out["models"][-1]["cutoff"] = _cutoff(mans[name], label)
+        out["models"][-1]["cutoff"] = manifest_cutoff(mans[name], label)
     for name, labels in commands.items():
         out["models"].append(_score_commands(name, labels, results))
     return out

@@ -277,13 +277,17 @@ def load_models(models_dir, cutoffs=None):
     return models, errors
 
 
-def run(samples, models_dir, commands_anytime=False, command_window_s=3.0, models=None):
-    """Detection events for samples, as the device's Pipeline emits them (same order)."""
+def run(
+    samples, models_dir, commands_anytime=False, command_window_s=3.0, models=None, feats=None
+):
+    """Detection events for samples, as the device's Pipeline emits them (same order);
+    `feats`: features(samples), when the caller has them already."""
     from hushword.detector import Detector
 
     if models is None:
         models, _ = load_models(models_dir)
-    feats = features(samples)
+    if feats is None:
+        feats = features(samples)
     fps = fe.FRAMES_PER_S
     wake, cmd = [], []
     for name, kind, labels, man, q in models:
