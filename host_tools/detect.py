@@ -28,6 +28,13 @@ def add_arguments(parser):
         action="store_true",
         help="accept commands for the whole file, not only in the window after a wake word",
     )
+    parser.add_argument(
+        "--no-preroll",
+        action="store_true",
+        help="run each file from cold, as a board just switched on hears it; by default each "
+        "is preceded by 1 s of its own quietest 0.2 s, as a board that has been listening in "
+        "that room would hear it (a file that starts with the word is otherwise missed more)",
+    )
     cutoff.add_override_argument(parser)
     parser.add_argument(
         "--models",
@@ -64,7 +71,9 @@ def run(args):
             print("hushword: error: %s" % e, file=sys.stderr)
             failed += 1
             continue
-        events = reference.run(x, args.models, args.commands_anytime, models=models)
+        events = reference.run_recording(
+            x, args.models, args.commands_anytime, models=models, settle=not args.no_preroll
+        )[0]
         for e in events:
             if args.json:
                 rec = {"file": path, "event": e["ev"], "label": e["label"], "t": e["t"]}

@@ -11,9 +11,8 @@ DIR holds one folder per thing said, each with WAV clips (any rate, channels, PC
 - ``negative/``: anything else (a room, a TV, talk without the wake word), for false accepts.
 
 Every clip counts as negative audio for each wake word it is not filed under. Each clip runs
-through the device pipeline (bit-exact host reference) on its own, after PREROLL_S of its own
-quietest stretch, so the frontend's noise floor has settled on the room as on a board that has
-been listening.
+through the device pipeline (bit-exact host reference) on its own, as a board that had been
+listening in that room would hear it (reference.run_recording).
 """
 
 import os
@@ -27,22 +26,7 @@ from host_tools.evaluate import manifest_cutoff, smooth
 from host_tools.progress import Progress
 
 RATE = 16000
-PREROLL_S = 1.0
-QUIET_PIECE_S = 0.2
 SPECIAL = ("unknown", "negative")
-
-
-def preroll(x, seconds=PREROLL_S, piece_s=QUIET_PIECE_S):
-    """`seconds` of the clip's quietest `piece_s` stretch, repeated (zeros for a short clip)."""
-    n, piece = int(seconds * RATE), int(piece_s * RATE)
-    if len(x) < piece:
-        return np.zeros(n, np.int16)
-    xf = np.asarray(x, np.float64)
-    hop = piece // 4
-    starts = np.arange(0, len(x) - piece + 1, hop)
-    energy = np.array([np.mean(xf[s : s + piece] ** 2) for s in starts])
-    s = starts[int(np.argmin(energy))]
-    return np.resize(np.asarray(x[s : s + piece], np.int16), n)
 
 
 def collect(root, known):
@@ -110,14 +94,9 @@ def evaluate(models_dir, root, log=None, progress=True, cutoffs=None):
         except HushwordError as e:
             unreadable.append(str(e))
             continue
-        pre = preroll(x)
-        audio = np.concatenate([pre, x])
-        feats = reference.features(audio)
-        evs = reference.run(audio, models_dir, commands_anytime=True, models=models, feats=feats)
-        t0 = len(pre) / RATE
-        evs = [dict(e, t=round(e["t"] - t0, 3)) for e in evs if e["t"] > t0]
+        evs, feats, n_pre = reference.run_recording(x, models_dir, True, models=models)
         rel = os.path.relpath(path, root)
-        results.append((folder, rel, len(x) / RATE, evs, peaks(models, feats, len(pre))))
+        results.append((folder, rel, len(x) / RATE, evs, peaks(models, feats, n_pre)))
         if bar:
             bar.update(k + 1)
     if bar:

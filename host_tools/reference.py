@@ -277,6 +277,38 @@ def load_models(models_dir, cutoffs=None):
     return models, errors
 
 
+# A recording played to the pipeline is preceded by PREROLL_S of its own quietest
+# QUIET_PIECE_S: a board that has been listening has its noise floor settled on the room, and
+# a file that starts with the word would otherwise set the floor at the word's own level.
+PREROLL_S = 1.0
+QUIET_PIECE_S = 0.2
+
+
+def preroll(x, seconds=PREROLL_S, piece_s=QUIET_PIECE_S):
+    """`seconds` of the clip's quietest `piece_s` stretch, repeated (zeros for a short clip)."""
+    n, piece = int(seconds * fe.SAMPLE_RATE), int(piece_s * fe.SAMPLE_RATE)
+    if len(x) < piece:
+        return np.zeros(n, np.int16)
+    xf = np.asarray(x, np.float64)
+    starts = np.arange(0, len(x) - piece + 1, piece // 4)
+    energy = np.array([np.mean(xf[s : s + piece] ** 2) for s in starts])
+    s = starts[int(np.argmin(energy))]
+    return np.resize(np.asarray(x[s : s + piece], np.int16), n)
+
+
+def run_recording(x, models_dir, commands_anytime=False, models=None, settle=True):
+    """(events, features, pre-roll samples) for a recording, as a board that had been
+    listening before it started would report them: after preroll(x) when `settle`, with
+    event times counted from the start of the recording (none inside the pre-roll)."""
+    pre = preroll(x) if settle else np.zeros(0, np.int16)
+    audio = np.concatenate([pre, np.asarray(x, np.int16)])
+    feats = features(audio)
+    evs = run(audio, models_dir, commands_anytime, models=models, feats=feats)
+    t0 = len(pre) / fe.SAMPLE_RATE
+    evs = [dict(e, t=round(e["t"] - t0, 3)) for e in evs if e["t"] > t0]
+    return evs, feats, len(pre)
+
+
 def run(
     samples, models_dir, commands_anytime=False, command_window_s=3.0, models=None, feats=None
 ):

@@ -1,4 +1,5 @@
 import json
+import shutil
 import wave
 
 import numpy as np
@@ -47,9 +48,19 @@ def test_json_lines_contract(setup, capsys):
     assert rc == 0 and out
     recs = [json.loads(s) for s in out]
     assert all(set(r) == {"file", "event", "label", "t", "score"} for r in recs)
-    want = ref.run(x, d / "m")
+    # As a board that had been listening would hear the file (after its quietest stretch)...
+    want = ref.run_recording(x, d / "m")[0]
     assert [(r["event"], r["t"], r["score"]) for r in recs] == [
         (e["ev"], e["t"], e["score"]) for e in want
+    ]
+    # ...or, with --no-preroll, as one just switched on: the device pipeline from its start.
+    assert (
+        cli.main(["detect", "--json", "--no-preroll", "--models", str(d / "m"), str(d / "a.wav")])
+        == 0
+    )
+    cold = [json.loads(s) for s in capsys.readouterr().out.splitlines()]
+    assert [(r["event"], r["t"], r["score"]) for r in cold] == [
+        (e["ev"], e["t"], e["score"]) for e in ref.run(x, d / "m")
     ]
 
 
@@ -109,7 +120,7 @@ def test_cutoff_override_changes_what_fires(setup, tmp_path, capsys):
         if 0.5 < sm.max() / 255 < 0.95:
             break
     assert sm.max() / 255 < 0.99
-    base = ["detect", "--json", "--models", str(tmp_path), str(d / "a.wav")]
+    base = ["detect", "--json", "--no-preroll", "--models", str(tmp_path), str(d / "a.wav")]
     assert cli.main(base) == 0
     loose = [json.loads(s) for s in capsys.readouterr().out.splitlines()]
     assert cli.main(base + ["--cutoff", "wake=0.99"]) == 0
@@ -118,3 +129,21 @@ def test_cutoff_override_changes_what_fires(setup, tmp_path, capsys):
     assert cli.main(base + ["--cutoff", "wake=0.05"]) == 0
     low = [json.loads(s) for s in capsys.readouterr().out.splitlines()]
     assert len(low) >= len(loose)  # ...and at 0.05 at least as often
+
+
+@pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng (make train-deps)")
+def test_a_file_that_starts_with_the_word_is_heard_as_a_listening_board_would(tmp_path, capsys):
+    from host_tools.train import tts
+
+    # "stop" by a held-out voice, cut to start at its first sound, in a quiet room.
+    c = tts.synth(("espeak", "en-us", "m3"), "stop").astype(np.float64)
+    c = c[np.flatnonzero(np.abs(c) > 100)[0] :]
+    c = np.concatenate([c, np.zeros(8000)]) + np.random.default_rng(0).normal(0, 30, len(c) + 8000)
+    wavio.write(tmp_path / "stop.wav", np.clip(c, -32768, 32767).astype(np.int16))
+    base = ["detect", "--json", "--commands-anytime", str(tmp_path / "stop.wav")]
+    assert cli.main(base) == 0
+    heard = [json.loads(s) for s in capsys.readouterr().out.splitlines()]
+    assert [r["label"] for r in heard] == ["stop"]
+    # From cold the noise floor starts at the word's own level and the word is lost.
+    assert cli.main(base + ["--no-preroll"]) == 0
+    assert capsys.readouterr().out == ""

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from host_tools import cli, paths, recordings, wavio
+from host_tools import cli, paths, reference, wavio
 
 # Where assets/demo.wav says what (s): two "hey jarvis" + command requests after 2 s of room.
 CUTS = {
@@ -98,9 +98,9 @@ def test_preroll_repeats_the_quietest_stretch():
     rng = np.random.default_rng(0)
     x = (rng.normal(0, 2000, 32000)).astype(np.int16)
     x[12000:16000] = rng.normal(0, 20, 4000).astype(np.int16)  # a quiet 0.25 s
-    p = recordings.preroll(x)
+    p = reference.preroll(x)
     assert len(p) == 16000 and np.std(p) < 40
-    assert not recordings.preroll(x[:100]).any()
+    assert not reference.preroll(x[:100]).any()
 
 
 def test_cutoff_override_reaches_the_report(rec, capsys):
