@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from host_tools import paths
+from host_tools import cutoff, paths
 from host_tools.errors import HushwordError
 
 DET_CUTOFFS = np.round(
@@ -62,8 +62,6 @@ def add_arguments(parser):
     parser.add_argument(
         "--no-microwakeword", action="store_true", help="skip the pymicro-wakeword comparison"
     )
-    from host_tools import cutoff
-
     cutoff.add_override_argument(parser)
     parser.add_argument(
         "--recordings",
@@ -376,8 +374,6 @@ def cards_dir(models, out=None):
 
 def run_recordings(args):
     from host_tools import recordings
-
-    from host_tools import cutoff
 
     cutoffs = cutoff.parse_overrides(args.cutoff, args.models)
     summary = recordings.evaluate(args.models, args.recordings, cutoffs=cutoffs)
