@@ -25,7 +25,6 @@ from host_tools.errors import HushwordError
 from host_tools.evaluate import manifest_cutoff, smooth
 from host_tools.progress import Progress
 
-RATE = 16000
 SPECIAL = ("unknown", "negative")
 
 
@@ -96,7 +95,7 @@ def evaluate(models_dir, root, log=None, progress=True, cutoffs=None):
             continue
         evs, feats, n_pre = reference.run_recording(x, models_dir, True, models=models)
         rel = os.path.relpath(path, root)
-        results.append((folder, rel, len(x) / RATE, evs, peaks(models, feats, n_pre)))
+        results.append((folder, rel, len(x) / wavio.RATE, evs, peaks(models, feats, n_pre)))
         if bar:
             bar.update(k + 1)
     if bar:
