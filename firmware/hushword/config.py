@@ -4,9 +4,9 @@ Contract (DESIGN invariant 2):
 
 * A missing, unreadable, truncated, non-JSON or wrong-typed file means mode ``never``. The
   permission fields (mode, endpoint, utterance limit) are taken all or nothing: one bad field
-  and the whole permission part falls back to the factory default. Audit counters are kept
-  when they themselves are well formed, so a damaged file cannot erase the record of audio that
-  already left.
+  (counters included) and the whole permission part falls back to the factory default. Each
+  audit counter that is itself well formed is kept, so a damaged file cannot erase the record
+  of audio that already left.
 * ``save`` writes ``PATH.tmp``, then renames it over ``PATH``. A power cut leaves either the old
   file, the new file, or (on file systems where rename cannot replace) no file -- each of which
   loads to a safe state. A leftover ``.tmp`` is never read.
@@ -89,21 +89,32 @@ def check_permissions(obj):
 
 
 def _counters(obj):
-    c = obj.get("counters") if isinstance(obj, dict) else None
-    if not isinstance(c, dict):
-        return None
+    """Return ``(counters, ok)``. Each well-formed counter is kept, so one damaged value cannot
+    erase the rest of the audit record; a damaged or missing one reads as 0 and ``ok`` is False.
+    A file with no ``counters`` object at all (written by hand) is all zeros and fine."""
     out = {}
     for k in COUNTERS:
+        out[k] = 0
+    if "counters" not in obj:
+        return out, True
+    c = obj["counters"]
+    if not isinstance(c, dict):
+        return out, False
+    ok = True
+    for k in COUNTERS:
         v = c.get(k, 0)
-        if not _is_int(v) or v < 0:
-            return None
-        out[k] = v
-    return out
+        if _is_int(v) and v >= 0:
+            out[k] = v
+        else:
+            ok = False
+    return out, ok
 
 
 def parse(data):
     """Parse file bytes into ``(cfg, error_code, detail)``; never raises, always returns a
-    complete config (factory default where the file is not trustworthy)."""
+    complete config (factory default where the file is not trustworthy). Any bad field,
+    counters included, means the permission fields are the factory default: a file that is
+    damaged anywhere is not trusted to say that audio may leave."""
     cfg = defaults()
     if len(data) > MAX_FILE:
         return cfg, ERR_CORRUPT, "file too large"
@@ -113,16 +124,14 @@ def parse(data):
         return cfg, ERR_CORRUPT, "not valid JSON"
     if not isinstance(obj, dict):
         return cfg, ERR_INVALID, "not an object"
-    counters = _counters(obj)
-    if counters is not None:
-        cfg["counters"] = counters
+    cfg["counters"], counters_ok = _counters(obj)
     bad = check_permissions(obj)
+    if bad is None and not counters_ok:
+        bad = "counters"
     if bad:
         return cfg, ERR_INVALID, "bad field: " + bad
     for k in ("mode", "host", "port", "max_utterance_s"):
         cfg[k] = obj[k]
-    if counters is None:
-        return cfg, ERR_INVALID, "bad field: counters"
     return cfg, None, None
 
 

@@ -104,18 +104,39 @@ def test_wrong_types_fail_closed_counters_kept():
         assert got["counters"]["wyoming_bytes"] == 1234  # the audit record survives
 
 
-def test_bad_counters_do_not_open_anything():
+def test_bad_counters_mean_never_and_keep_the_good_counters():
     p = _path("counters")
-    for c in ({"wyoming_bytes": -1}, {"wyoming_bytes": "9"}, [], None):
-        cfg = _good()
-        cfg["mode"] = config.MODE_NEVER
+    for c in (
+        {"wyoming_bytes": -1, "wyoming_sessions": 3},
+        {"wyoming_bytes": "9", "wyoming_sessions": 3},
+        {"wyoming_bytes": True, "wyoming_sessions": 3},
+        {"wyoming_bytes": 1.5, "wyoming_sessions": 3},
+        [],
+        None,
+    ):
+        cfg = _good()  # after_wake with a valid endpoint: only the counters are damaged
         cfg["counters"] = c
         _write(p, json.dumps(cfg).encode())
         s = config.Store(p)
         got = s.load()
-        assert got["mode"] == config.MODE_NEVER
-        assert got["counters"]["wyoming_bytes"] == 0
-        assert s.error is not None
+        assert got["mode"] == config.MODE_NEVER, c
+        assert got["host"] == "", c
+        assert s.error == (config.ERR_INVALID, "bad field: counters; mode is never"), c
+        assert got["counters"]["wyoming_bytes"] == 0, c
+        if isinstance(c, dict):
+            assert got["counters"]["wyoming_sessions"] == 3, c  # the rest of the record survives
+
+
+def test_file_without_counters_is_valid_with_zero_counters():
+    p = _path("nocounters")
+    cfg = _good()
+    del cfg["counters"]
+    _write(p, json.dumps(cfg).encode())
+    s = config.Store(p)
+    got = s.load()
+    assert s.error is None
+    assert got["mode"] == config.MODE_AFTER_WAKE
+    assert got["counters"] == config.defaults()["counters"]
 
 
 def test_leftover_temp_file_is_ignored():
