@@ -49,6 +49,7 @@ DRAIN_MS = const(1000)  # how long a closed session may take to flush its last b
 HOP_SAMPLES = const(320)
 
 CODECS = {"pcm16": protocol.KIND_PCM16, "adpcm": protocol.KIND_ADPCM}
+_SET_FIELDS = ("mode", "host", "port", "max_utterance_s")  # only meaningful with action "set"
 
 if hasattr(time, "ticks_ms"):
     _ticks_ms = time.ticks_ms
@@ -333,6 +334,11 @@ class Gate:
     def _cmd_privacy(self, obj):
         action = obj.get("action", "status")
         if action == "status":
+            for k in _SET_FIELDS:
+                if k in obj:
+                    # e.g. {"cmd":"privacy","mode":"never"}: a script that checks only "ok"
+                    # must not believe a change was made when none was.
+                    raise ValueError("'%s' needs \"action\": \"set\"; nothing changed" % k)
             return self.status()
         if action == "set":
             mode = obj.get("mode")

@@ -467,6 +467,23 @@ def test_bad_arguments_change_nothing():
     assert g.command({"cmd": "info"}) is None
 
 
+def test_set_fields_without_action_set_are_refused():
+    # A status request that carries a mode is a mistake, not a status request: an ok reply
+    # would let a script believe forwarding was switched off.
+    g, _link, _board, _clock = make()
+    enable(g)
+    for b in ({"mode": "never"}, {"mode": 5}, {"action": "status", "mode": "never"},
+              {"host": "10.0.0.9"}, {"port": 1}, {"max_utterance_s": 3}):  # fmt: skip
+        b["cmd"] = "privacy"
+        try:
+            g.command(b)
+            assert False, b
+        except ValueError as e:
+            assert "action" in str(e), b
+    assert g.status()["mode"] == "after_wake" and g.status()["host"] == "127.0.0.1"
+    assert g.command({"cmd": "privacy"})["mode"] == "after_wake"  # a plain status still works
+
+
 def test_never_closes_open_session_and_revokes_debug():
     g, link, board, clock = make()
     enable(g)
