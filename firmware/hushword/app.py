@@ -123,14 +123,23 @@ class App:
     def run(self, max_hops=None):
         self.boot_event()
         errors = 0
-        while max_hops is None or self.n_hops < max_hops:
-            try:
-                if not self.step():
-                    break
-            except MemoryError as e:
-                errors = self._survive(errors, "memory", e)
-            except Exception as e:  # a bug in one stage must not stop the board listening
-                errors = self._survive(errors, "internal", e)
+        try:
+            while max_hops is None or self.n_hops < max_hops:
+                try:
+                    if not self.step():
+                        break
+                except MemoryError as e:
+                    errors = self._survive(errors, "memory", e)
+                except Exception as e:  # a bug in one stage must not stop the board listening
+                    errors = self._survive(errors, "internal", e)
+        finally:
+            # Ctrl-C (KeyboardInterrupt is not an Exception), a stopped mic, or the end of a
+            # test run: close what is open and save the counters, since no tick() follows.
+            if self.gate is not None:
+                try:
+                    self.gate.shutdown()
+                except Exception as e:  # noqa: BLE001 - report it; the way out stays the same
+                    self._error("internal", e)
 
     def _survive(self, errors, code, exc):
         gc.collect()

@@ -216,7 +216,7 @@ class Gate:
         self._fwd_audio = 0
         self._fwd_counted = 0
         self._fwd_drop_reported = False
-        self._count_session(T_WYOMING)
+        self._count_session(T_WYOMING)  # on flash before the first byte can leave
         self._led(True)
         self._link.event(
             "gate", state="open", transport=T_WYOMING, label=label, host=host, port=port
@@ -338,7 +338,7 @@ class Gate:
                 if k in obj:
                     # e.g. {"cmd":"privacy","mode":"never"}: a script that checks only "ok"
                     # must not believe a change was made when none was.
-                    raise ValueError("'%s' needs \"action\": \"set\"; nothing changed" % k)
+                    raise ValueError('\'%s\' needs "action": "set"; nothing changed' % k)
             return self.status()
         if action == "set":
             mode = obj.get("mode")
@@ -409,6 +409,22 @@ class Gate:
             self._finish_fwd("error")
         self._close_stream("error")
 
+    def shutdown(self, reason="stopped"):
+        """The app is leaving its loop (Ctrl-C, mic gone, a fatal error): end every open session
+        now, with a last try at telling the server, and put the counters on flash. Nothing
+        else will run tick() again."""
+        if self._fwd is not None:
+            if self._fwd_closing is None:
+                self._fwd.control("audio-stop", {})
+            now = self._clock()
+            self._fwd.pump(now, _diff(now, self._fwd_t0))  # one non-blocking send, no waiting
+            self._count(T_WYOMING, self._fwd.sent - self._fwd_counted)
+            self._fwd_counted = self._fwd.sent
+            self._finish_fwd(reason)
+        self._close_stream(reason)
+        if self._dirty:
+            self._save()
+
     def _close_stream(self, reason):
         if self._stream_kind is None:
             return
@@ -463,7 +479,10 @@ class Gate:
             self._cfg["counters"][transport + "_bytes"] += n
 
     def _count_session(self, transport):
+        # Saved at once, not only when the session closes: a reset or power cut while audio
+        # is leaving must not erase the record that it did. (A failed save is an error event.)
         self._cfg["counters"][transport + "_sessions"] += 1
+        self._save()
 
     def _save(self):
         self._dirty = False

@@ -214,3 +214,54 @@ def test_after_wake_forwards_to_a_real_wyoming_server(fs, capsys):
         assert st["forwarded_sessions"] >= 1 and st["forwarded_bytes"] > 0
     finally:
         sink.close()
+
+
+def test_ctrl_c_while_forwarding_closes_the_session_and_keeps_the_record(fs, capsys):
+    # Ctrl-C (or a stray 0x03 on the line) stops the app at the REPL. The open Wyoming session
+    # must end there and then, with audio-stop, and the counters must be on flash.
+    if not _wake_model_present():
+        pytest.skip("no wake word model in firmware/models: the sim cannot hear a wake word yet")
+    wav = str(paths.ROOT / "assets" / "demo.wav")
+    sys.path.insert(0, str(paths.ROOT / "tests" / "firmware"))
+    from test_forward import WyomingSink
+
+    sink = WyomingSink()
+    try:
+        Sim(fs, fresh=True).stop()
+        cfg = {"mode": "after_wake", "host": "127.0.0.1", "port": sink.port,
+               "max_utterance_s": 30, "counters": {}}  # fmt: skip
+        (fs / "config.json").write_text(json.dumps(cfg))
+        cmd = [sys.executable, "-m", "host_tools", "sim", "--fs", str(fs), "--audio", wav]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=paths.ROOT, text=True)
+        try:
+            port = p.stdout.readline().strip()
+            s = serial.Serial(port, BAUD, timeout=0.1)
+            parser = protocol.FrameParser()
+            events = []
+            end = time.monotonic() + 30
+            while time.monotonic() < end and not any(
+                e.get("ev") == "gate" and e.get("state") == "open" for e in events
+            ):
+                events += [i[1] for i in parser.feed(s.read(4096)) if i[0] == "event"]
+            assert events and events[-1].get("state") == "open", "no wake word opened the gate"
+            assert not sink.done.is_set()  # 30 s utterances: still open when we interrupt
+            s.write(b"\x03")
+            assert sink.done.wait(5), "Ctrl-C left the Wyoming session open (no audio-stop)"
+            end = time.monotonic() + 5
+            close = []
+            while time.monotonic() < end and not close:
+                got = [i[1] for i in parser.feed(s.read(4096)) if i[0] == "event"]
+                close += [e for e in got if e.get("ev") == "gate" and e.get("state") == "close"]
+            assert close and close[0]["reason"] == "stopped", close
+            s.write(b"\x04")  # soft reboot: the app starts again from its files on flash
+            s.close()
+            time.sleep(2)
+            st = _status(capsys, port)
+        finally:
+            p.terminate()
+            p.wait(10)
+            p.stdout.close()
+        assert st["forwarded_sessions"] >= 1
+        assert st["forwarded_bytes"] >= close[0]["bytes"] > 0
+    finally:
+        sink.close()

@@ -608,3 +608,42 @@ def test_fail_closed_ends_every_session():
     run(g, clock, 20)
     assert len(link.wire) == sent  # nothing more leaves after the failure
     assert g.status()["streaming"] is False
+
+
+def test_session_is_on_flash_before_audio_leaves():
+    # A power cut or reset mid-utterance must not erase the record that audio left.
+    p = _path()
+    g, _link, board, clock = make(p)
+    enable(g)
+    g.vad(True)
+    g.wake("hey_jarvis", 0.9, 1.0)
+    assert make(p)[0].status()["forwarded_sessions"] == 1  # what a reboot would read now
+    run(g, clock, 5)
+    assert len(board.net.sock.sent) > 0
+    g2, _link2, _board2, _clock2 = make(p)
+    g2.command({"cmd": "privacy", "action": "allow_debug", "seconds": 30})
+    g2.command({"cmd": "stream", "codec": "pcm16", "seconds": 10})
+    assert make(p)[0].status()["debug_sessions"] == 1
+
+
+def test_shutdown_closes_the_session_tells_the_server_and_saves_counters():
+    # What the app does when it leaves its loop (Ctrl-C): no tick() will follow.
+    p = _path()
+    g, link, board, clock = make(p)
+    enable(g)
+    g.vad(True)
+    g.wake("hey_jarvis", 0.9, 1.0)
+    run(g, clock, 5)
+    g.shutdown()
+    assert board.net.sock.closed and not board.led.on_
+    types = [t for t, _, _ in wyoming_events(board.net.sock.sent)]
+    assert types[:2] == ["detection", "audio-start"] and types[-1] == "audio-stop"
+    close = link.of("gate", state="close", transport="wyoming")
+    assert close and close[0]["reason"] == "stopped"
+    assert close[0]["bytes"] == len(board.net.sock.sent)
+    st = make(p)[0].status()
+    assert st["forwarded_bytes"] == len(board.net.sock.sent)
+    assert st["forwarded_sessions"] == 1
+    assert st["mode"] == "after_wake"  # the owner's choice stands
+    g.shutdown()  # twice is harmless
+    assert len(link.of("gate", state="close")) == 1
