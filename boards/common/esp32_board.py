@@ -203,7 +203,7 @@ class CodecMic:
             format=I2S.STEREO,
             rate=cfg["sample_rate"],
             ibuf=_DMA_BYTES,
-            **kw
+            **kw,
         )
 
     def readinto(self, buf):
@@ -279,8 +279,10 @@ class Net:
 
     def __init__(self):
         import network
+        from hushword.forward import SocketNet
 
         self._wlan = network.WLAN(network.STA_IF)
+        self._sock = SocketNet()  # keeps the resolved endpoint address
         self.start()
 
     def start(self):
@@ -298,12 +300,23 @@ class Net:
         up = self._wlan.isconnected()
         return {"connected": up, "ip": self._wlan.ifconfig()[0] if up else None}
 
-    def connect(self, host, port):
+    def _up(self):
         if not self._wlan.isconnected():
             raise OSError("Wi-Fi not connected (set it with: hushword wifi)")
-        from hushword.forward import SocketNet
 
-        return SocketNet().connect(host, port)
+    def needs_resolve(self, host, port):
+        return self._sock.needs_resolve(host, port)
+
+    def resolve(self, host, port):
+        self._up()
+        return self._sock.resolve(host, port)
+
+    def forget(self, host, port):
+        self._sock.forget(host, port)
+
+    def connect(self, host, port):
+        self._up()
+        return self._sock.connect(host, port)
 
 
 class Board:

@@ -201,14 +201,55 @@ class WyomingClient:
                 pass  # already gone: nothing left to release
 
 
+def is_ip_literal(host):
+    """True for an IPv4 or IPv6 address: connecting to one never asks a DNS server."""
+    if ":" in host:
+        return True
+    parts = host.split(".")
+    if len(parts) != 4:
+        return False
+    for p in parts:
+        if not p or len(p) > 3 or not all("0" <= c <= "9" for c in p):
+            return False
+    return True
+
+
 class SocketNet:
     """``net`` for ports with a plain socket module (unix port, sim; ESP32 once Wi-Fi is up):
-    starts a non-blocking connect and returns at once."""
+    starts a non-blocking connect and returns at once.
+
+    A host *name* needs a DNS lookup, which blocks (for the resolver's whole timeout when the
+    server is dead). ``connect`` therefore never looks a name up: the gate calls ``resolve``
+    at a quiet moment, outside any session, and ``connect`` uses that answer (an IP literal
+    needs none)."""
+
+    def __init__(self):
+        self._addr = {}  # (host, port) -> address of the last successful lookup
+
+    def needs_resolve(self, host, port):
+        return not is_ip_literal(host) and (host, port) not in self._addr
+
+    def resolve(self, host, port):
+        """Blocking DNS lookup; raises OSError. Keeps only the newest endpoint."""
+        import socket
+
+        addr = socket.getaddrinfo(host, port)[0][-1]
+        self._addr = {(host, port): addr}
+        return addr
+
+    def forget(self, host, port):
+        """After a failed session: look the name up again (the server may have moved)."""
+        self._addr.pop((host, port), None)
 
     def connect(self, host, port):
         import socket
 
-        addr = socket.getaddrinfo(host, port)[0][-1]
+        if is_ip_literal(host):
+            addr = socket.getaddrinfo(host, port)[0][-1]  # numeric: no DNS query
+        else:
+            addr = self._addr.get((host, port))
+            if addr is None:
+                raise OSError("host name not resolved yet")
         s = socket.socket()
         s.setblocking(False)
         try:

@@ -46,6 +46,12 @@ DEBUG_MAX_S = 600
 END_HANGOVER_MS = const(300)  # after VAD end; the VAD has its own hangover for short pauses
 NO_SPEECH_MS = const(2000)  # wake word but silence afterwards
 DRAIN_MS = const(1000)  # how long a closed session may take to flush its last bytes
+# A host name is looked up (blocking: MicroPython has no asynchronous DNS) only while no
+# session is open and the room has been quiet for DNS_QUIET_MS; a failed lookup is retried
+# after 30 s, then 60 s, ... at most hourly.
+DNS_QUIET_MS = const(2000)
+DNS_RETRY_MS = const(30000)
+DNS_RETRY_MAX_MS = const(3600000)
 HOP_SAMPLES = const(320)
 
 CODECS = {"pcm16": protocol.KIND_PCM16, "adpcm": protocol.KIND_ADPCM}
@@ -94,6 +100,9 @@ class Gate:
         self._fwd_counted = 0
         self._fwd_drop_reported = False
         self._vad_active = False
+        self._quiet_since = self._clock()
+        self._dns_at = None  # earliest next lookup of a host name (None: at the next chance)
+        self._dns_wait = DNS_RETRY_MS
         # Debug permission and serial stream
         self._debug_until = None
         self._stream_kind = None
@@ -194,10 +203,19 @@ class Gate:
         now = self._clock()
         host = self._cfg["host"]
         port = self._cfg["port"]
+        if hasattr(net, "needs_resolve") and net.needs_resolve(host, port):
+            # Never a DNS lookup here: it would stall the mic for the resolver's timeout.
+            self._link.event(
+                "gate", state="refused", transport=T_WYOMING, reason="unresolved",
+                detail="host name not looked up yet", host=host, port=port,
+            )  # fmt: skip
+            return
         c = forward.WyomingClient(
             net, host, port, now, 2 * HOP_SAMPLES, buf=self._fwd_buf, rx=self._fwd_rx
         )
         if c.state == forward.FAILED:
+            if hasattr(net, "forget"):
+                net.forget(host, port)  # the server may have moved: look the name up again
             self._link.event(
                 "gate", state="refused", transport=T_WYOMING, reason="unreachable",
                 detail=c.error, host=host, port=port,
@@ -225,6 +243,7 @@ class Gate:
 
     def vad(self, active, t=None):
         self._vad_active = bool(active)
+        self._quiet_since = None if active else self._clock()
         if self._fwd is None or self._fwd_closing is not None:
             return
         if active:
@@ -237,6 +256,7 @@ class Gate:
         its own clock, so every deadline it sets and checks uses one time base."""
         now = self._clock()
         self._poll_button(now)
+        self._resolve_if_due(now)
         if self._debug_until is not None and _diff(now, self._debug_until) >= 0:
             self._debug_until = None
             self._link.event("privacy", debug="expired")
@@ -304,6 +324,8 @@ class Gate:
                 raise ValueError("after_wake needs an endpoint: give host (and port)")
             raise ValueError("bad " + bad)
         cfg.update(new)
+        self._dns_at = None  # a new endpoint (or a retry by hand): look it up at once
+        self._dns_wait = DNS_RETRY_MS
         if mode == MODE_NEVER:
             self._revoke_debug(by)
             if self._fwd is not None and self._fwd_closing is None:
@@ -450,6 +472,9 @@ class Gate:
         self._fwd_counted = c.sent
         if st == forward.FAILED:
             self._finish_fwd("unreachable" if c.sent == 0 else "connection_lost", c.error)
+            net = self._board.net
+            if hasattr(net, "forget"):
+                net.forget(self._cfg["host"], self._cfg["port"])  # the server may have moved
         elif self._fwd_closing is not None and (
             c.pending() == 0 or _diff(now, self._fwd_closing[1]) > DRAIN_MS
         ):
@@ -473,6 +498,36 @@ class Gate:
         self._link.event("gate", **ev)
         self._dirty = True
         self._led_update()
+
+    def _resolve_if_due(self, now):
+        """Look up the endpoint's host name, if it has one and needs it, at a moment when a
+        blocking lookup costs least: forwarding on, no session open, no voice in the room."""
+        if self._cfg["mode"] != MODE_AFTER_WAKE or self._fwd is not None:
+            return
+        if self._quiet_since is None or _diff(now, self._quiet_since) < DNS_QUIET_MS:
+            return
+        net = getattr(self._board, "net", None)
+        if net is None or not hasattr(net, "resolve"):
+            return
+        host = self._cfg["host"]
+        port = self._cfg["port"]
+        if not net.needs_resolve(host, port):
+            return
+        if self._dns_at is not None and _diff(now, self._dns_at) < 0:
+            return
+        try:
+            net.resolve(host, port)
+        except Exception as e:  # noqa: BLE001 - OSError, or whatever the port's resolver raises
+            self._link.event(
+                "error", code="dns", msg="cannot look up %s: %s; next try in %d s"
+                % (host, e, self._dns_wait // 1000),
+            )  # fmt: skip
+            self._dns_at = _add(self._clock(), self._dns_wait)
+            self._dns_wait = min(2 * self._dns_wait, DNS_RETRY_MAX_MS)
+            return
+        self._dns_at = None
+        self._dns_wait = DNS_RETRY_MS
+        self._link.event("notice", msg="endpoint %s looked up" % host)
 
     def _count(self, transport, n):
         if n:

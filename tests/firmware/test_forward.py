@@ -110,6 +110,29 @@ def test_plain_socket_peer_receives_wyoming_stream():
     assert link.of("gate", state="close", transport="wyoming", reason="vad_end")
 
 
+def test_socketnet_looks_names_up_only_when_asked():
+    net = forward.SocketNet()
+    assert forward.is_ip_literal("127.0.0.1") and forward.is_ip_literal("::1")
+    for name in ("localhost", "wyoming.lan", "1.2.3", "1.2.3.4.5", "999a.1.1.1"):
+        assert not forward.is_ip_literal(name), name
+    srv, port = _listener()
+    try:
+        assert not net.needs_resolve("127.0.0.1", port)
+        assert net.needs_resolve("localhost", port)
+        try:
+            net.connect("localhost", port)  # connect itself never asks DNS
+            assert False, "connected to a name that was never looked up"
+        except OSError as e:
+            assert "not resolved" in str(e)
+        net.resolve("localhost", port)
+        assert not net.needs_resolve("localhost", port)
+        net.connect("localhost", port).close()
+        net.forget("localhost", port)
+        assert net.needs_resolve("localhost", port)
+    finally:
+        srv.close()
+
+
 def test_unreachable_endpoint_never_stalls_the_loop():
     g, link, board, clock = _gate(_free_port())
     worst = 0

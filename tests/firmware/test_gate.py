@@ -10,7 +10,14 @@ import struct
 
 from _compat import IS_MICROPYTHON, skip
 from hushword import config, protocol
-from hushword.gate import DEBUG_MAX_S, END_HANGOVER_MS, NO_SPEECH_MS, Gate
+from hushword.gate import (
+    DEBUG_MAX_S,
+    DNS_QUIET_MS,
+    DNS_RETRY_MS,
+    END_HANGOVER_MS,
+    NO_SPEECH_MS,
+    Gate,
+)
 
 HOP = 640
 _n = [0]
@@ -647,3 +654,75 @@ def test_shutdown_closes_the_session_tells_the_server_and_saves_counters():
     assert st["mode"] == "after_wake"  # the owner's choice stands
     g.shutdown()  # twice is harmless
     assert len(link.of("gate", state="close")) == 1
+
+
+class DnsNet(Net):
+    """A net whose host names need a (blocking) lookup first, like forward.SocketNet."""
+
+    def __init__(self, dns_ok=True):
+        super().__init__()
+        self.dns_ok = dns_ok
+        self.lookups = []
+        self.known = set()
+
+    def needs_resolve(self, host, port):
+        return host[0].isalpha() and (host, port) not in self.known
+
+    def resolve(self, host, port):
+        self.lookups.append(host)
+        if not self.dns_ok:
+            raise OSError("dns server not answering")
+        self.known.add((host, port))
+
+    def forget(self, host, port):
+        self.known.discard((host, port))
+
+
+def test_host_name_is_never_looked_up_at_a_wake_word():
+    net = DnsNet(dns_ok=False)
+    g, link, _board, clock = make(net=net)
+    enable(g, host="wyoming.lan")
+    g.vad(True)
+    run(g, clock, 3)  # voice in the room: no lookup now
+    assert net.lookups == []
+    g.wake("hey_jarvis", 0.9, 1.0)
+    assert net.lookups == [] and net.calls == []  # the wake word path asks no DNS server
+    refused = link.of("gate", state="refused", reason="unresolved")
+    assert refused and refused[0]["host"] == "wyoming.lan"
+    g.vad(False)
+    run(g, clock, DNS_QUIET_MS // 20 - 2)  # the command that follows a wake word: no lookup
+    assert net.lookups == []
+    run(g, clock, 3)
+    assert net.lookups == ["wyoming.lan"]
+    assert link.of("error", code="dns")
+    # Backoff: 30 s, then 60 s between tries, not one per hop.
+    run(g, clock, DNS_RETRY_MS // 20 - 2)
+    assert len(net.lookups) == 1
+    run(g, clock, 3)
+    assert len(net.lookups) == 2
+    run(g, clock, 2 * DNS_RETRY_MS // 20 - 3)
+    assert len(net.lookups) == 2
+    run(g, clock, 3)
+    assert len(net.lookups) == 3
+    # The server answers again; setting the endpoint retries at once.
+    net.dns_ok = True
+    enable(g, host="wyoming.lan")
+    run(g, clock, 1)
+    assert len(net.lookups) == 4 and link.of("notice")
+    g.vad(True)
+    g.wake("hey_jarvis", 0.9, 2.0)
+    assert net.calls == [("wyoming.lan", 10700)]
+    assert link.of("gate", state="open", transport="wyoming")
+
+
+def test_no_lookup_while_forwarding_is_off_or_for_ip_literals():
+    net = DnsNet()
+    g, _link, _board, clock = make(net=net)
+    run(g, clock, DNS_QUIET_MS // 20 + 5)
+    assert net.lookups == []  # mode never: the endpoint is nobody's business
+    enable(g, host="10.0.0.5")
+    run(g, clock, DNS_QUIET_MS // 20 + 5)
+    assert net.lookups == []
+    enable(g, host="wyoming.lan")
+    run(g, clock, DNS_QUIET_MS // 20 + 5)
+    assert net.lookups == ["wyoming.lan"]  # the same quiet time, with a name: looked up once
