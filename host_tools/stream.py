@@ -115,7 +115,11 @@ def add_arguments(p):
 
 
 def record(dev, codec, seconds, show=None):
-    """Ask the board for a stream and collect it. Returns (Recorder, corrupt, close_event)."""
+    """Ask the board for a stream and collect it.
+
+    Returns ``(Recorder, corrupt, close_event, granted_ms, error)``: ``error`` is the
+    HushwordError that cut the stream short (the port vanished), or None. What arrived before
+    it is in the Recorder either way, for the caller to save."""
     reply = dev.command("stream", codec=codec, seconds=seconds)
     granted_ms = reply.get("ms", seconds * 1000)
     rec = Recorder(codec)
@@ -123,6 +127,7 @@ def record(dev, codec, seconds, show=None):
     corrupt0 = dev.parser.corrupt
     deadline = time.monotonic() + granted_ms / 1000 + 3
     last_show = 0.0
+    error = None
     try:
         while time.monotonic() < deadline and close is None:
             for item in dev.read_items():
@@ -145,11 +150,17 @@ def record(dev, codec, seconds, show=None):
             dev.command("stream", stop=True)
         except HushwordError:
             pass
-    # Frames still in flight when the close event was parsed.
-    for item in dev.read_items():
-        if item[0] == "frame":
-            rec.frame(*item[1:])
-    return rec, dev.parser.corrupt - corrupt0, close, granted_ms
+    except HushwordError as e:  # the port vanished: keep what arrived
+        error = e
+    if error is None:
+        # Frames still in flight when the close event was parsed.
+        try:
+            for item in dev.read_items():
+                if item[0] == "frame":
+                    rec.frame(*item[1:])
+        except HushwordError as e:
+            error = e
+    return rec, dev.parser.corrupt - corrupt0, close, granted_ms, error
 
 
 def run(args):
@@ -171,13 +182,20 @@ def run(args):
 
     dev = Device(args.port, args.baud)
     try:
-        rec, corrupt, close, granted_ms = record(
+        rec, corrupt, close, granted_ms, error = record(
             dev, args.codec, args.seconds, show if tty else None
         )
     finally:
         dev.close()
     if tty:
         sys.stderr.write("\n")
+    if error is not None:
+        if rec.frames:
+            write_wav(args.output, rec.pcm)
+            raise HushwordError(
+                f"{error}; kept the {rec.seconds():.2f} s received in {args.output}"
+            )
+        raise error
     write_wav(args.output, rec.pcm)
     summary = {
         "file": str(args.output),
@@ -188,6 +206,7 @@ def run(args):
         "lost": rec.lost,
         "corrupt": corrupt,
         "ended": (close or {}).get("reason"),
+        "complete": close is not None or granted_ms / 1000 - rec.seconds() <= 0.1,
     }
     if args.json:
         print(json.dumps(summary))
@@ -199,4 +218,14 @@ def run(args):
         )
     if close is None and rec.frames == 0:
         raise HushwordError("no audio arrived from the board")
+    if not summary["complete"]:
+        # No gap in the sequence numbers, but the stream did not finish in time: the link
+        # carried less than the codec needs (e.g. pcm16 --force at 115200 baud).
+        print(
+            f"hushword: warning: the stream did not finish: {rec.seconds():.2f} s of the "
+            f"{granted_ms / 1000:.2f} s granted arrived in time"
+            + ("" if link_fits(args.codec, args.baud) else f" ({args.codec} is too fast for "
+               f"{args.baud} baud: use --codec adpcm)"),
+            file=sys.stderr,
+        )  # fmt: skip
     return 0

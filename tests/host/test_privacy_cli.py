@@ -111,6 +111,9 @@ class PtyBoard:
             self.link.event("reply", id=rid, ok=False, error="unknown command")
 
     def close(self):
+        """Stop the board and take its port away (as unplugging it would). Idempotent."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         self._t.join(2)
         os.close(self.master)

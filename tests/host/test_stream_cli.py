@@ -79,3 +79,39 @@ def test_recorder_counts_gaps_across_wraparound():
     rec.frame(protocol.KIND_ADPCM, protocol.FLAG_END, 3, b"")
     assert rec.lost == 2 and rec.frames == 4 and rec.ended
     assert len(rec.pcm) == 6 * 640  # lost hops kept as silence
+
+
+def test_vanished_port_keeps_the_audio_received(board, capsys, tmp_path):
+    # The board is unplugged 1.5 s into a 10 s stream: the 1.5 s are saved, then one error line.
+    import threading
+
+    board.gate.command({"cmd": "privacy", "action": "allow_debug", "seconds": 30})
+    out = tmp_path / "rec.wav"
+    threading.Timer(1.5, board.close).start()
+    rc, _, err = _stream(board, capsys, "--seconds", "10", "-o", str(out))
+    assert rc == 2
+    assert "lost the port" in err and "kept the" in err and str(out) in err
+    assert err.count("\n") == 1
+    with wave.open(str(out)) as w:
+        assert 1.0 < w.getnframes() / w.getframerate() < 2.0
+
+
+def test_unfinished_stream_is_reported(board, capsys, tmp_path):
+    # A board that stops sending without closing the stream (no close event) is not "done".
+    board.gate.command({"cmd": "privacy", "action": "allow_debug", "seconds": 30})
+    out = tmp_path / "rec.wav"
+    orig = board.gate.tick
+    n = [0]
+
+    def tick(*a):
+        n[0] += 1
+        if n[0] == 40:  # the link stops carrying frames after 0.8 s
+            board.link.write = lambda data: None
+        return orig(*a)
+
+    board.gate.tick = tick
+    rc, so, err = _stream(board, capsys, "--seconds", "1", "-o", str(out), "--json")
+    assert rc == 0
+    summary = json.loads(so)
+    assert summary["complete"] is False and summary["lost"] == 0
+    assert "did not finish" in err
