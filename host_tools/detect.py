@@ -63,6 +63,12 @@ def run(args):
         print("hushword: warning: " + e, file=sys.stderr)
     if not models:
         raise HushwordError("no usable models in %s" % args.models)
+    if not args.commands_anytime and not any(m[1] == "wake" for m in models):
+        # Commands are heard only after a wake word: every file would say "no detections".
+        raise HushwordError(
+            "no usable wake word model in %s, so nothing can be heard "
+            "(or give --commands-anytime)" % args.models
+        )
     failed = 0
     for path in wav_files(args.files):
         try:

@@ -253,6 +253,9 @@ def load_models(models_dir, cutoffs=None):
     d = Path(models_dir)
     if not d.is_dir():
         return models, [f"models directory {models_dir} not found"]
+    for j in sorted(d.glob("*.json")):  # as the board reports it
+        if not j.with_suffix(".bin").exists():
+            errors.append(f"{j}: no {j.stem}.bin beside it")
     for b in sorted(d.glob("*.bin")):
         base = str(d / b.stem)
         try:

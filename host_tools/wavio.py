@@ -1,6 +1,7 @@
 """Read WAV files as 16 kHz mono int16, with clear errors and a notice when converting."""
 
 import os
+import stat
 import wave
 
 import numpy as np
@@ -106,8 +107,16 @@ def read(path, notice=None):
     float samples (WAVE_FORMAT_EXTENSIBLE too) are converted and ``notice(message)`` is
     called once; unreadable input raises HushwordError naming the file."""
     try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+            # /dev/zero would be read until memory ran out, a FIFO would wait forever.
+            raise HushwordError("%s: not a regular file" % path)
         with open(path, "rb") as f:
-            raw = f.read()
+            head = f.read(12)
+            if len(head) == 12 and head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+                raw = head + f.read()
+            else:
+                raw = head  # _chunks names what is wrong with it
     except FileNotFoundError:
         raise HushwordError("%s: no such file" % path) from None
     except IsADirectoryError:

@@ -78,7 +78,33 @@ def read_manifest(path):
     labels = m.get("labels")
     if not isinstance(labels, list) or not labels:
         raise ModelError(f"{path}: no labels")
+    _check_detection(m, path)
     return m
+
+
+def _number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_detection(m, path):
+    """The detection settings: a manifest that says cutoff 5 (never fires) or window 0 is a
+    damaged file, not a setting."""
+    cut = m.get("probability_cutoff", 0.5)
+    cuts = cut if isinstance(cut, dict) else {None: cut}
+    for lb, c in cuts.items():
+        if lb is not None and lb not in m["labels"]:
+            raise ModelError(f"{path}: probability_cutoff names {lb!r}, not one of its labels")
+        if not _number(c) or not 0 <= c <= 1:
+            raise ModelError(f"{path}: probability_cutoff {c!r} is not a probability 0..1")
+    for key, default, lo, hi, whole in (
+        ("sliding_window", 5, 1, 50, True),
+        ("refractory_s", 2.0, 0, 60, False),
+        ("warmup_frames", 50, 0, 1000, True),
+    ):
+        v = m.get(key, default)
+        if not _number(v) or (whole and not isinstance(v, int)) or not lo <= v <= hi:
+            kind = "a whole number" if whole else "a number"
+            raise ModelError(f"{path}: {key} {v!r} is not {kind} {lo}..{hi}")
 
 
 def load(bin_path, json_path, use_viper=True):

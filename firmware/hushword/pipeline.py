@@ -97,6 +97,9 @@ class Pipeline:
             return
         # Biggest first: its large weight block finds a contiguous run before small objects
         # fragment the heap (and again after a reload frees the old models).
+        for n in names:  # a manifest whose model is gone is a half-deployed model: say so
+            if n.endswith(".json") and n[:-5] + ".bin" not in names:
+                self.errors.append(f"{models_dir}/{n}: no {n[:-5]}.bin beside it")
         names = [n for n in names if n.endswith(".bin")]
         names.sort(key=lambda n: -_size(models_dir + "/" + n))
         for fn in names:

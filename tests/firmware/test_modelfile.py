@@ -102,3 +102,37 @@ def test_rejects_bad_manifests():
     _expect_error(*_copy(raw, man.replace('"yes",', "")), "labels")
     _expect_error(*_copy(raw, man.replace('"command"', '"music"')), "kind")
     _expect_error(DATA + "/tiny.bin", DATA + "/missing.json", "missing")
+
+
+def test_rejects_out_of_range_detection_settings():
+    # Values that would load "fine" and then never (or always) fire: the manifest is named.
+    raw = _raw()
+    man = open(DATA + "/tiny.json").read()
+    import json
+
+    base = json.loads(man)
+    label = base["labels"][0]
+    for key, value in (
+        ("probability_cutoff", 5),
+        ("probability_cutoff", -0.1),
+        ("probability_cutoff", "high"),
+        ("probability_cutoff", True),
+        ("probability_cutoff", {label: 5}),
+        ("probability_cutoff", {"nobody": 0.5}),
+        ("sliding_window", 0),
+        ("sliding_window", -3),
+        ("sliding_window", 2.5),
+        ("refractory_s", "2"),
+        ("refractory_s", 600),
+        ("warmup_frames", -1),
+    ):
+        m = dict(base)
+        m[key] = value
+        binp, jsonp = _copy(raw, json.dumps(m))
+        _expect_error(binp, jsonp, key)
+        _expect_error(binp, jsonp, "m.json")
+    for key, value in (("probability_cutoff", 0.5), ("probability_cutoff", {label: 0.9}),
+                       ("sliding_window", 1), ("refractory_s", 0), ("warmup_frames", 0)):  # fmt: skip
+        m = dict(base)
+        m[key] = value
+        modelfile.load(*_copy(raw, json.dumps(m)))

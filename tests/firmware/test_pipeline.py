@@ -120,3 +120,15 @@ def test_set_cutoff_overrides_and_restores_the_manifest():
     assert [c for c in m.det.cut] == [c for c in own]
     assert p.info()["models"][0]["cutoff_set"] is False
     assert not p.set_cutoff("no_such_model", 0.5)
+
+
+def test_manifest_without_its_model_is_reported():
+    d = _models_dir()
+    with open(d + "/gone.json", "w") as f:
+        f.write("{}")
+    try:
+        p = Pipeline(d)
+        assert any("gone.json: no gone.bin" in e for e in p.errors), p.errors
+        assert p.info()["models"]  # the good model still loads
+    finally:
+        os.remove(d + "/gone.json")

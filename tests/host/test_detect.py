@@ -147,3 +147,44 @@ def test_a_file_that_starts_with_the_word_is_heard_as_a_listening_board_would(tm
     # From cold the noise floor starts at the word's own level and the word is lost.
     assert cli.main(base + ["--no-preroll"]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_damaged_model_directories_are_named_not_silent(setup, tmp_path, capsys):
+    d, _ = setup
+    wav = str(d / "a.wav")
+    # A manifest whose .bin is gone: a warning naming it, and an error (no wake word left).
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    shutil.copy(d / "m" / "wake.json", gone / "wake.json")
+    assert cli.main(["detect", "--models", str(gone), wav]) == 2
+    err = capsys.readouterr().err
+    assert "wake.json: no wake.bin beside it" in err
+    # A manifest value out of range or of the wrong type: the .json and the field are named.
+    for value in (5, "high"):
+        bad = tmp_path / f"bad{value}"
+        shutil.copytree(d / "m", bad)
+        man = json.loads((bad / "wake.json").read_text())
+        (bad / "wake.json").write_text(json.dumps(dict(man, probability_cutoff=value)))
+        assert cli.main(["detect", "--models", str(bad), wav]) == 2
+        err = capsys.readouterr().err
+        assert "wake.json: probability_cutoff" in err and "Traceback" not in err
+    # Only a command model: commands follow a wake word, so nothing could ever be heard.
+    cmd_only = tmp_path / "cmd"
+    shutil.copytree(d / "m", cmd_only)
+    man = json.loads((cmd_only / "wake.json").read_text())
+    (cmd_only / "wake.json").write_text(json.dumps(dict(man, kind="command")))
+    assert cli.main(["detect", "--models", str(cmd_only), wav]) == 2
+    assert "no usable wake word model" in capsys.readouterr().err
+    assert cli.main(["detect", "--commands-anytime", "--models", str(cmd_only), wav]) == 0
+
+
+def test_special_files_are_refused_without_reading_them(setup, tmp_path, capsys):
+    import os
+
+    d, _ = setup
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    rc = cli.main(["detect", "--models", str(d / "m"), "/dev/zero", str(fifo), str(d / "a.wav")])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "/dev/zero: not a regular file" in err and "pipe.wav: not a regular file" in err
