@@ -5,7 +5,9 @@ The manifest (/hushword_manifest.json, written last) lists every file with its S
 size; main.py refuses to start a half-deployed app and names what is missing.
 """
 
+import contextlib
 import hashlib
+import io
 import json
 import sys
 import time
@@ -15,6 +17,8 @@ from host_tools.errors import HushwordError
 from host_tools.progress import Progress
 
 MANIFEST = "/hushword_manifest.json"
+# How long a board may take to answer Ctrl-C/Ctrl-A with the raw REPL prompt.
+RAW_REPL_TIMEOUT_S = 10
 
 
 def add_arguments(p):
@@ -41,11 +45,19 @@ def connect(port, baud=115200, soft_reset=False):
         t = SerialTransport(port, baudrate=baud)
     except TransportError as e:
         raise HushwordError("cannot open %s: %s" % (port, e)) from None
+    # mpremote reads a pseudo-terminal with blocking read(1)s and no timeout: a port that
+    # never answers (a board in download mode, a silent sim) would hang it for ever. With a
+    # read timeout its own deadlines apply.
+    t.serial.timeout = 0.5
     try:
-        t.enter_raw_repl(soft_reset=soft_reset)
-    except TransportError as e:
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints what it got on failure
+            t.enter_raw_repl(soft_reset=soft_reset, timeout_overall=RAW_REPL_TIMEOUT_S)
+    except TransportError:
         t.close()
-        raise HushwordError("no MicroPython REPL on %s (%s)" % (port, e)) from None
+        raise HushwordError(
+            "no MicroPython REPL on %s: no raw REPL prompt within %d s (is the board in "
+            "download mode, or is another program using the port?)" % (port, RAW_REPL_TIMEOUT_S)
+        ) from None
     return t
 
 

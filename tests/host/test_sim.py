@@ -131,12 +131,25 @@ def test_bad_ports_give_one_line_errors(tmp_path, capsys):
     finally:
         os.close(master)
         os.close(slave)
-    # A silent port: a terminal with nothing behind it.
+    # A silent port: a terminal with nothing behind it (a board in download mode). deploy
+    # goes through mpremote, which read ptys without a timeout and hung here for ever.
     master, slave = os.openpty()
     try:
         assert cli.main(["info", "--port", os.ttyname(slave)]) != 0
         err = capsys.readouterr().err.strip()
         assert "no reply" in err and "\n" not in err
+        from host_tools import deploy
+
+        old, deploy.RAW_REPL_TIMEOUT_S = deploy.RAW_REPL_TIMEOUT_S, 2
+        try:
+            t0 = time.monotonic()
+            assert cli.main(["deploy", "--port", os.ttyname(slave)]) == 2
+            assert time.monotonic() - t0 < 10
+        finally:
+            deploy.RAW_REPL_TIMEOUT_S = old
+        cap = capsys.readouterr()
+        assert "no MicroPython REPL" in cap.err and "\n" not in cap.err.strip()
+        assert cap.out == ""  # no stray b'' from mpremote
     finally:
         os.close(master)
         os.close(slave)
