@@ -107,6 +107,14 @@ class Device:
                     continue
                 held.append(item)
         self.pending = held + self.pending
+        text = b"".join(i[1] for i in held if i[0] == "text") + bytes(self.parser._buf)
+        if b">>>" in text or b"raw REPL" in text:
+            # mpremote/ampy (or a Ctrl-C on the line) stopped main.py; the app is installed.
+            raise HushwordError(
+                "no reply from %s to '%s': the board is at the MicroPython prompt, not running "
+                "the app (press Ctrl-D in a terminal, or run: mpremote connect %s reset)"
+                % (self.port, cmd, self.port)
+            )
         raise HushwordError(
             "no reply from %s to '%s' within %.0f s (is the Hushword app running on it? "
             "try: hushword deploy --port %s)" % (self.port, cmd, timeout, self.port)

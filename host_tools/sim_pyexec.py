@@ -74,8 +74,10 @@ def _exec(src, kind, fname="<stdin>"):
     try:
         code = compile(src, fname, kind)
         exec(code, _globals)
-    except SystemExit:  # sys.exit() / machine.soft_reset(): a soft reset, as on the board
+    except SystemExit as e:  # sys.exit() / machine.soft_reset(): a soft reset, as on the board
         _state(b"R")
+        if e.args and e.args[0] == _HARD_RESET:
+            _hard_reset()
         _soft_reboot(False)
     except BaseException as e:  # KeyboardInterrupt included: back to the prompt
         _print_exc(e)
@@ -118,6 +120,34 @@ def _board_name():
 def _soft_reboot(raw):
     _w("MPY: soft reboot\r\n")
     sys.exit(_EXIT_RAW if raw else _EXIT_FRIENDLY)
+
+
+_HARD_RESET = "machine.reset"
+
+
+def _machine_reset():
+    # machine.reset() on an ESP32 restarts the chip: boot.py and main.py run again, whichever
+    # REPL asked for it (mpremote reset runs it from the raw REPL).
+    raise SystemExit(_HARD_RESET)
+
+
+class _Machine:
+    """The unix port's machine module plus reset() (a built-in module takes no new names)."""
+
+    def __init__(self, builtin):
+        self._builtin = builtin
+
+    def __getattr__(self, name):
+        return getattr(self._builtin, name)
+
+    @staticmethod
+    def reset():
+        _machine_reset()
+
+
+def _hard_reset():
+    _w("\r\nrst:0xc (SW_CPU_RESET)\r\n")
+    sys.exit(_EXIT_FRIENDLY)
 
 
 def raw_repl(banner=True):
@@ -193,16 +223,18 @@ def _exec_raw(src):
         return
     err = None
     _state(b"E")
-    reset = False
+    reset = None
     try:
         exec(code, _globals)
-    except SystemExit:
-        reset = True
+    except SystemExit as e:
+        reset = e
     except BaseException as e:
         err = e
     _state(b"R")
-    if reset:
+    if reset is not None:
         _w(b"\x04\x04")
+        if reset.args and reset.args[0] == _HARD_RESET:
+            _hard_reset()
         _soft_reboot(True)
     _w(b"\x04")
     if err is not None:
@@ -312,6 +344,9 @@ def _setup():
     root = os.getenv("HUSHWORD_SIM_FS")
     # The device filesystem: '/' is the board's flash, as on an ESP32. Note: the unix port's
     # VfsPosix rename() mangles absolute paths, so firmware renames with paths relative to '/'.
+    import machine
+
+    sys.modules["machine"] = _Machine(machine)
     os.mount(_Flash(root), "/")
     os.chdir("/")
     sys.path[:] = ["", ".frozen", "/lib"]

@@ -82,6 +82,22 @@ def test_app_runs_again_after_tools_leave(sim):
         assert b"soft reboot" in data and b'"ev": "boot"' in data
 
 
+def test_stopped_app_is_named_and_mpremote_reset_restarts_it(sim, capsys):
+    # After mpremote/ampy (or a Ctrl-C on the line) the app is installed but stopped at the
+    # prompt: the error says so, not "deploy". `mpremote reset` (machine.reset()) brings it back.
+    port, _ = sim
+    mp = str(BIN / "mpremote")
+    _run(mp, "connect", port, "fs", "ls")
+    assert cli.main(["info", "--port", port]) == 2
+    err = capsys.readouterr().err
+    assert "at the MicroPython prompt" in err and "deploy" not in err
+    _run(mp, "connect", port, "reset")
+    end = time.monotonic() + 20
+    while cli.main(["info", "--port", port, "--json"]) != 0:
+        assert time.monotonic() < end, "the app did not come back after machine.reset()"
+    assert json.loads(capsys.readouterr().out)["board"] == "sim"
+
+
 def test_info_and_deploy_through_the_cli(sim, capsys):
     port, fs = sim
     assert cli.main(["deploy", "--port", port]) == 0
