@@ -276,6 +276,7 @@ def run(args):
     wanted = args.names or names()
     if args.check:
         bad = 0
+        report = []
         for n in wanted:
             try:
                 errors = validate(read(n), n)
@@ -284,8 +285,11 @@ def run(args):
             for line in errors:
                 print(line, file=sys.stderr)
             bad += bool(errors)
+            report.append({"board": n, "ok": not errors, "errors": errors})
             if not errors and not args.json:
                 print("ok  %s" % n)
+        if args.json:
+            print(json.dumps(report, indent=2))
         if bad:
             raise BoardError("%d of %d board(s) invalid (see above)" % (bad, len(wanted)))
         return 0

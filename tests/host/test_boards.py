@@ -89,6 +89,10 @@ def test_cli_lists_checks_and_json():
     assert r.returncode == 0 and "esp32s3-box-3" in r.stdout
     r = _cli("--check")
     assert r.returncode == 0, r.stderr
+    r = _cli("--check", "--json")
+    report = json.loads(r.stdout)
+    assert r.returncode == 0 and report and all(b["ok"] and not b["errors"] for b in report)
+    assert {b["board"] for b in report} == set(boards.names())
     r = _cli("--json", "esp32-inmp441")
     assert json.loads(r.stdout)[0]["mic"]["pins"] == {"sck": 26, "ws": 25, "sd": 33}
 
