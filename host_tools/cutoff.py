@@ -91,8 +91,8 @@ def run(args):
     else:
         for name in sorted(cutoffs):
             c = cutoffs[name]
-            print(
-                "%-12s %.3f  %s"
-                % (name, c["cutoff"], "set on this board" if c["set"] else "the model's own")
-            )
+            how = "set on this board" if c["set"] else "the model's own"
+            if c.get("loaded") is False:
+                how += " (used when it is the wake word: hushword wake-word %s)" % name
+            print("%-12s %.3f  %s" % (name, c["cutoff"], how))
     return 0

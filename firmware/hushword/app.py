@@ -296,11 +296,18 @@ class App:
             raise ValueError("no models loaded")
         name = obj.get("model")
         if name is not None:
+            if not isinstance(name, str) or "/" in name or not name:
+                raise ValueError("'model' must be a model name, e.g. hey_jarvis")
             if "value" not in obj:
                 raise ValueError("give 'value': a cutoff 0.05..0.999, or null for the model's own")
             value = check_cutoff(obj["value"])
             if not self.pipeline.set_cutoff(name, value):
-                raise ValueError("no model %s loaded" % name)
+                # Another wake word, on flash but not chosen now: keep the owner's cutoff for
+                # when it is (the pipeline applies saved cutoffs at load).
+                try:
+                    os.stat("%s/%s.bin" % (self.models_dir, name))
+                except (OSError, TypeError):
+                    raise ValueError("no model %s on the board" % name)
             saved = saved_cutoffs()
             if value is None:
                 saved.pop(name, None)
@@ -310,9 +317,11 @@ class App:
 
             write_atomic(CUTOFFS_PATH, json.dumps(saved))
         models = self._models().get("models", [])
-        return {
-            "cutoffs": {m["name"]: {"cutoff": m["cutoff"], "set": m["cutoff_set"]} for m in models}
-        }
+        out = {m["name"]: {"cutoff": m["cutoff"], "set": m["cutoff_set"]} for m in models}
+        for n, v in saved_cutoffs().items():  # set for a model that is not loaded now
+            if n not in out:
+                out[n] = {"cutoff": v, "set": True, "loaded": False}
+        return {"cutoffs": out}
 
     def _cmd_wifi(self, obj):
         net = getattr(self.board, "net", None)

@@ -32,6 +32,12 @@ def test_cutoff_is_set_saved_and_holds_after_a_reset(tmp_path, capsys):
         assert "commands     0.950  set on this board" in capsys.readouterr().out
         assert cli.main(["info", "--port", port]) == 0
         assert "commands (cutoff 0.95, set)" in capsys.readouterr().out
+        # A wake word on flash but not chosen now keeps its cutoff for when it is chosen.
+        assert cli.main(["cutoff", "--port", port, "alexa", "0.97"]) == 0
+        out = capsys.readouterr().out
+        assert "alexa        0.970  set on this board (used when it is the wake word" in out
+        assert cli.main(["cutoff", "--port", port, "nosuchword", "0.9"]) == 2
+        assert "no model nosuchword on the board" in capsys.readouterr().err
     finally:
         stop(proc)
     # After a reset the saved cutoff holds: the demo's commands now fire only once the model's
@@ -43,6 +49,7 @@ def test_cutoff_is_set_saved_and_holds_after_a_reset(tmp_path, capsys):
             got = dev.command("cutoff", timeout=15)["cutoffs"]
             assert got["commands"] == {"cutoff": 0.95, "set": True}
             assert got["hey_jarvis"]["set"] is False
+            assert got["alexa"] == {"cutoff": 0.97, "set": True, "loaded": False}
             events = [it[1] for it in dev.items(12.0) if it[0] == "event"]
         assert [e["label"] for e in events if e.get("ev") == "wake"] == ["hey_jarvis"] * 2
         cmds = [e for e in events if e.get("ev") == "command"]
