@@ -75,6 +75,26 @@ def _remote_board(t):
         return None
 
 
+def _remote_platform(t):
+    try:
+        return t.exec("import sys; print(sys.platform)").decode().strip()
+    except Exception:
+        return None
+
+
+def _check_platform(t, bdef, port):
+    """Refuse a board definition made for another chip: its .mpy files would not even load
+    (an ESP32 build on the sim dies at boot with 'incompatible .mpy arch')."""
+    platform = _remote_platform(t)
+    want = "linux" if bdef.get("chip") == "sim" else "esp32"
+    if platform and platform != want:
+        hint = "sim" if platform == "linux" else "the one for your board (hushword boards)"
+        raise HushwordError(
+            "board %s is for %s, but the board on %s runs MicroPython for %s: use --board %s"
+            % (bdef["name"], bdef.get("chip"), port, platform, hint)
+        )
+
+
 def deploy(port, board=None, baud=115200, force=False, reboot=True, quiet=False):
     """Bring the board's app up to date; returns (uploaded, skipped) file counts."""
     from mpremote.transport import TransportError
@@ -88,6 +108,7 @@ def deploy(port, board=None, baud=115200, force=False, reboot=True, quiet=False)
             bdef = boards.load(name)
         except Exception as e:
             raise HushwordError(str(e)) from None
+        _check_platform(t, bdef, port)
         files = image.deploy_files(bdef)
         have = {} if force else _remote_manifest(t)
         manifest = files.pop()  # written last: the app trusts only complete deploys

@@ -113,6 +113,17 @@ def test_info_and_deploy_through_the_cli(sim, capsys):
     assert info["board"] == "sim" and info["privacy"]["mode"] == "never"
 
 
+def test_deploy_refuses_a_board_definition_for_another_chip(sim, capsys):
+    port, fs = sim
+    before = (fs / "board.json").read_text()
+    assert cli.main(["deploy", "--port", port, "--board", "esp32-inmp441"]) == 2
+    err = capsys.readouterr().err
+    assert "runs MicroPython for linux: use --board sim" in err and "\n" not in err.strip()
+    assert (fs / "board.json").read_text() == before  # nothing was uploaded
+    assert cli.main(["deploy", "--port", port]) == 0  # the app is started again
+    time.sleep(1.0)
+
+
 def test_half_deployed_app_says_what_is_missing(sim):
     port, fs = sim
     assert cli.main(["deploy", "--port", port, "--no-reboot"]) == 0
