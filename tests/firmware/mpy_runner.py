@@ -49,6 +49,9 @@ def main():
                 failed += 1
                 print("FAIL", name + "." + attr)
                 sys.print_exception(e)
+    from _compat import remove_tree
+
+    remove_tree()
     print("micropython: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
     sys.exit(1 if failed or not passed else 0)
 

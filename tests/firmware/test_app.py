@@ -2,6 +2,7 @@
 
 import os
 
+from _compat import tmp_path
 from hushword import app
 
 CFG = "_test_app_config.json"
@@ -96,7 +97,7 @@ def test_cutoff_command_sets_saves_and_reloads():
     saved = app.CUTOFFS_PATH
     app.CUTOFFS_PATH = "_test_cutoffs.json"
     here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-    models = "/tmp/hushword_test_app_models"
+    models = tmp_path("app_models")
     try:
         os.mkdir(models)
     except OSError:

@@ -1,6 +1,7 @@
 import json
 import os
 
+from _compat import tmp_path
 from hushword import config
 
 _n = [0]
@@ -8,13 +9,7 @@ _n = [0]
 
 def _path(name):
     _n[0] += 1
-    p = f"/tmp/hushword_test_cfg_{name}_{id(_n)}_{_n[0]}.json"
-    for q in (p, p + ".tmp"):
-        try:
-            os.remove(q)
-        except OSError:
-            pass
-    return p
+    return tmp_path("cfg_%s_%d.json" % (name, _n[0]))
 
 
 def _write(path, data):

@@ -8,7 +8,7 @@ import json
 import os
 import struct
 
-from _compat import IS_MICROPYTHON, skip
+from _compat import IS_MICROPYTHON, skip, tmp_path
 from hushword import config, protocol
 from hushword.gate import (
     DEBUG_MAX_S,
@@ -25,12 +25,7 @@ _n = [0]
 
 def _path():
     _n[0] += 1
-    p = f"/tmp/hushword_test_gate_{id(_n)}_{_n[0]}.json"
-    try:
-        os.remove(p)
-    except OSError:
-        pass
-    return p
+    return tmp_path("gate_%d.json" % _n[0])
 
 
 class Clock:

@@ -1,12 +1,12 @@
 import os
 
-from _compat import IS_MICROPYTHON, skip
+from _compat import IS_MICROPYTHON, skip, tmp_path
 from hushword import modelfile
 from hushword.modelfile import ModelError
 
 HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 DATA = HERE + "/test_modelfile_data"
-TMP = "/tmp/hushword_test_modelfile"
+TMP = tmp_path("modelfile")
 
 
 def _tmp():

@@ -1,13 +1,13 @@
 import os
 from array import array
 
-from _compat import IS_MICROPYTHON, skip
+from _compat import IS_MICROPYTHON, skip, tmp_path
 from hushword import nn
 from hushword.pipeline import Pipeline
 
 HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 DATA = HERE + "/test_modelfile_data"
-TMP = "/tmp/hushword_test_pipeline"
+TMP = tmp_path("pipeline")
 
 
 def _models_dir():
