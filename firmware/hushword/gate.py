@@ -94,6 +94,8 @@ class Gate:
         self._fwd = None
         self._fwd_t0 = 0
         self._fwd_deadline = 0
+        self._fwd_limit = 0
+        self._fwd_offered = 0
         self._fwd_end_at = None
         self._fwd_closing = None  # (reason, t) once no more audio is accepted
         self._fwd_audio = 0
@@ -141,8 +143,10 @@ class Gate:
                 or self._fwd_closing is not None
                 or self._cfg["mode"] != MODE_AFTER_WAKE
                 or _diff(now, self._fwd_deadline) >= 0
+                or self._fwd_offered >= self._fwd_limit
             ):
                 return 0
+            self._fwd_offered += len(pcm)
             n = c.audio_chunk(pcm)
             if n:
                 self._fwd_audio += n
@@ -229,6 +233,10 @@ class Gate:
         self._fwd = c
         self._fwd_t0 = now
         self._fwd_deadline = _add(now, self._cfg["max_utterance_s"] * 1000)
+        # The limit holds in audio too, whatever the clock does (a mic that runs faster than
+        # real time, as the sim's --speed 0 does): at most max_utterance_s of samples leave.
+        self._fwd_limit = self._cfg["max_utterance_s"] * 2 * forward.RATE
+        self._fwd_offered = 0
         self._fwd_end_at = None if self._vad_active else _add(now, NO_SPEECH_MS)
         self._fwd_closing = None
         self._fwd_audio = 0
@@ -267,7 +275,7 @@ class Gate:
             if self._fwd_closing is None:
                 if self._cfg["mode"] != MODE_AFTER_WAKE:
                     self._close_fwd("mode_never", now)
-                elif _diff(now, self._fwd_deadline) >= 0:
+                elif _diff(now, self._fwd_deadline) >= 0 or self._fwd_offered >= self._fwd_limit:
                     self._close_fwd("max_length", now)
                 elif self._fwd_end_at is not None and _diff(now, self._fwd_end_at) >= 0:
                     self._close_fwd("vad_end", now)

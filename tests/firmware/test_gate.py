@@ -245,6 +245,18 @@ def test_forwarding_stops_at_max_length_even_if_voice_continues():
     assert not board.led.on_
 
 
+def test_max_length_holds_in_audio_when_the_mic_outruns_the_clock():
+    # The sim's --speed 0 feeds hops faster than real time: 8 s of audio in 1 s of clock.
+    g, link, board, clock = make()
+    enable(g, max_utterance_s=1)
+    g.vad(True)
+    g.wake("hey_jarvis")
+    run(g, clock, 200, ms=2)
+    chunks = [p for t, _, p in wyoming_events(board.net.sock.sent) if t == "audio-chunk"]
+    assert sum(len(c) for c in chunks) == 16000 * 2  # exactly 1 s of samples, no more
+    assert link.of("gate", state="close", reason="max_length")
+
+
 def test_no_speech_after_wake_closes():
     g, link, board, clock = make()
     enable(g)
