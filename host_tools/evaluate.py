@@ -387,6 +387,7 @@ def run_recordings(args):
 def run(args):
     if args.recordings:
         return run_recordings(args)
+    paths.cache_notice()
     if args.cutoff:
         raise HushwordError(
             "--cutoff is for --recordings; for the held-out set, copy the models to a "

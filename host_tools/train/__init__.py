@@ -98,6 +98,7 @@ def run(args):
 
     task = "commands" if args.commands else task_name(args.word)
     out = args.out or (QUICK_OUT if args.quick else str(paths.MODELS))
+    paths.cache_notice()
 
     def log(message):
         print(message, file=sys.stderr)
