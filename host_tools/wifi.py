@@ -33,6 +33,10 @@ def run(args):
     st = {k: v for k, v in st.items() if k not in ("ev", "id", "ok")}
     if args.json:
         print(json.dumps(st, sort_keys=True))
+    elif st.get("network") == "host":
+        print("no Wi-Fi on this board: it uses the host's network (the sim)")
+    elif st.get("network") == "none":
+        print("no network on this board: it never forwards")
     else:
         print(
             "Wi-Fi %s%s"

@@ -326,7 +326,13 @@ class App:
     def _cmd_wifi(self, obj):
         net = getattr(self.board, "net", None)
         if net is None or not hasattr(net, "start"):
-            raise ValueError("this board has no Wi-Fi to set (the sim uses the host's network)")
+            if "ssid" in obj:
+                raise ValueError(
+                    "this board has no Wi-Fi to set (the sim uses the host's network)"
+                )
+            # Status only: say how (or whether) this board reaches a network.
+            return {"connected": net is not None, "ip": None,
+                    "network": "host" if net is not None else "none"}  # fmt: skip
         if "ssid" in obj:
             from hushword import netcfg
 
