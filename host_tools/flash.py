@@ -216,7 +216,8 @@ def run(args):
             row["result"] = "ok"
         except HushwordError as e:
             row.update(port=port, result="FAILED", error=str(e))
-            _say(port, "FAILED: %s" % e)
+            if len(ports) > 1:  # one port: the error line at the end says it once
+                _say(port, "FAILED: %s" % e)
         return row
 
     with ThreadPoolExecutor(max_workers=len(ports)) as pool:

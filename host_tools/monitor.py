@@ -5,6 +5,7 @@ import sys
 import time
 
 from host_tools.device import Device, add_port_arguments
+from host_tools.errors import HushwordError
 
 
 def add_arguments(p):
@@ -19,7 +20,11 @@ def add_arguments(p):
         help="stop after an event of this kind (e.g. command); repeatable",
     )
     p.add_argument(
-        "--count", type=int, metavar="N", help="stop after N events matching --until (default 1)"
+        "--count",
+        type=int,
+        metavar="N",
+        help="stop after N events matching --until (default 1), or after N events of any "
+        "kind without --until",
     )
     p.add_argument(
         "--levels", action="store_true", help="ask the board for a level event per second"
@@ -64,7 +69,10 @@ def format_event(e):
 
 def run(args):
     until = set(args.until)
+    if args.count is not None and args.count < 1:
+        raise HushwordError("--count must be 1 or more")
     need = args.count or 1
+    stop_on_any = args.count is not None and not until
     seen = 0
     with Device(args.port, args.baud) as dev:
         if args.levels:
@@ -78,7 +86,7 @@ def run(args):
                     if item[0] == "event":
                         e = item[1]
                         print(json.dumps(e) if args.json else format_event(e), flush=True)
-                        if e.get("ev") in until:
+                        if stop_on_any or e.get("ev") in until:
                             seen += 1
                             if seen >= need:
                                 return 0
@@ -92,4 +100,11 @@ def run(args):
                     dev.command("levels", on=False)
                 except Exception:
                     pass
-    return 0 if not until else 1
+    if until or stop_on_any:
+        what = " or ".join(sorted(until)) if until else "any"
+        print(
+            "hushword: got %d of %d %s event(s) within %g s" % (seen, need, what, args.seconds),
+            file=sys.stderr,
+        )
+        return 1
+    return 0

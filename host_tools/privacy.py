@@ -46,7 +46,14 @@ def add_arguments(p):
     sp.add_argument("--max-seconds", type=int, metavar="S",
                     help="longest utterance to forward (default 8, max 30)")  # fmt: skip
     sp = add("allow-debug", "allow debug audio over the wired link for SECONDS (max 600)")
-    sp.add_argument("seconds", type=int, nargs="?", default=60, metavar="SECONDS")
+    sp.add_argument(
+        "seconds",
+        type=int,
+        nargs="?",
+        default=60,
+        metavar="SECONDS",
+        help="how long the permission lasts, 1..600 (default 60)",
+    )
     add("revoke-debug", "end debug permission (and any debug stream) now")
     add("factory-reset", "back to 'never', forget the endpoint, clear the audit counters")
 
@@ -93,7 +100,9 @@ def format_status(st):
     lines.append(f"debug permission: {f'{left} s left' if left else 'none'}")
     if st.get("forwarding") or st.get("streaming"):
         lines.append("audio is leaving the board right now")
-    if st.get("config_error"):
+    if st.get("config_error") == "config_missing":
+        lines.append("config: none saved yet (factory default: never)")
+    elif st.get("config_error"):
         lines.append(f"config: {st['config_error']} at boot (failed closed)")
     return "\n".join(lines)
 
@@ -102,6 +111,12 @@ def run(args):
     dev = _open(args)
     try:
         reply = dev.command("privacy", **_request(args))
+    except HushwordError as e:
+        if "needs an endpoint" in str(e):  # the board's words are for its protocol
+            raise HushwordError(
+                "after-wake needs an endpoint: give --host (and --port-tcp, default 10700)"
+            ) from None
+        raise
     finally:
         dev.close()
     st = {k: v for k, v in reply.items() if k not in ("ev", "id", "ok")}

@@ -163,6 +163,18 @@ def record(dev, codec, seconds, show=None):
     return rec, dev.parser.corrupt - corrupt0, close, granted_ms, error
 
 
+def _record_or_explain(dev, *a):
+    try:
+        return record(dev, *a)
+    except HushwordError as e:
+        if "allow-debug SECONDS" in str(e):  # the board cannot know the port's name
+            raise HushwordError(
+                "no debug permission: allow it first with "
+                "'hushword privacy --port %s allow-debug SECONDS'" % dev.port
+            ) from None
+        raise
+
+
 def run(args):
     if args.seconds < 1 or args.seconds > 600:
         raise HushwordError("--seconds must be 1..600")
@@ -182,7 +194,7 @@ def run(args):
 
     dev = Device(args.port, args.baud)
     try:
-        rec, corrupt, close, granted_ms, error = record(
+        rec, corrupt, close, granted_ms, error = _record_or_explain(
             dev, args.codec, args.seconds, show if tty else None
         )
     finally:

@@ -88,7 +88,9 @@ def test_no_such_port(capsys):
     rc = cli.main(
         ["flash", "--port", "/dev/ttyUSB-none", "--board", "esp32-inmp441", "--no-deploy"]
     )
-    assert rc != 0 and "no such port" in capsys.readouterr().err
+    cap = capsys.readouterr()
+    assert rc != 0 and "no such port" in cap.err
+    assert "FAILED" not in cap.out and cap.err.count("\n") == 1  # said once
 
 
 def test_port_lost_mid_write_then_retry_succeeds(tmp_path, capsys):

@@ -146,11 +146,13 @@ def test_human_status(board, capsys):
     rc, out, _ = privacy(board, capsys, "status")
     assert rc == 0
     assert "mode: never" in out and "debug permission: none" in out
+    # A board never configured is in its factory state, not at fault.
+    assert "config: none saved yet (factory default: never)" in out
 
 
 def test_switch_modes_and_factory_reset(board, capsys, tmp_path):
     rc, _, err = privacy(board, capsys, "after-wake")
-    assert rc == 2 and "endpoint" in err  # the board's own message, one line
+    assert rc == 2 and "give --host (and --port-tcp" in err and err.count("\n") == 1
     rc, out, _ = privacy(
         board, capsys, "after-wake", "--host", "127.0.0.1", "--port-tcp", "10400", "--json"
     )

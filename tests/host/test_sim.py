@@ -140,6 +140,18 @@ def test_half_deployed_app_says_what_is_missing(sim):
     assert cli.main(["info", "--port", port]) == 0
 
 
+def test_monitor_stops_on_count_and_says_when_it_timed_out(sim, capsys):
+    port, _ = sim
+    t0 = time.monotonic()
+    assert (
+        cli.main(["monitor", "--port", port, "--levels", "--count", "2", "--seconds", "20"]) == 0
+    )
+    assert time.monotonic() - t0 < 10  # two level events, one a second
+    assert capsys.readouterr().out.count("level") == 2
+    assert cli.main(["monitor", "--port", port, "--until", "nosuchevent", "--seconds", "1"]) == 1
+    assert "got 0 of 1 nosuchevent event(s) within 1 s" in capsys.readouterr().err
+
+
 def test_bad_ports_give_one_line_errors(tmp_path, capsys):
     assert cli.main(["info", "--port", str(tmp_path / "nope")]) != 0
     err = capsys.readouterr().err.strip()

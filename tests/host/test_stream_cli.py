@@ -25,7 +25,7 @@ def _stream(board, capsys, *argv):
 
 def test_refused_without_debug_permission(board, capsys, tmp_path):
     rc, _, err = _stream(board, capsys, "--seconds", "1", "-o", str(tmp_path / "x.wav"))
-    assert rc == 2 and "permission" in err and "allow-debug" in err
+    assert rc == 2 and f"'hushword privacy --port {board.port} allow-debug SECONDS'" in err
     assert not (tmp_path / "x.wav").exists()
     assert board.gate.status()["debug_bytes"] == 0
 
