@@ -66,6 +66,21 @@ def _errno(e):
     return e.args[0] if e.args else None
 
 
+# Linux and lwIP share these numbers.
+_ERRNO_WORDS = {
+    111: "connection refused",
+    104: "connection reset by the server",
+    32: "connection closed by the server",
+    113: "host unreachable",
+    110: "timed out",
+}
+
+
+def _why(what, e):
+    n = _errno(e)
+    return "%s: %s (errno %s)" % (what, _ERRNO_WORDS.get(n, "error"), n)
+
+
 class WyomingClient:
     """One outbound Wyoming session over a socket from ``net.connect(host, port)``.
 
@@ -148,6 +163,8 @@ class WyomingClient:
         if sock is None or self.state == FAILED:
             return self.state
         self._drain_rx()
+        if self.state == FAILED:
+            return self.state
         if self._n:
             try:
                 k = sock.send(self._mv[: self._n])
@@ -155,7 +172,7 @@ class WyomingClient:
                 if _errno(e) in _WOULD_BLOCK:
                     k = 0
                 else:
-                    self._fail(f"send: errno {_errno(e)}")
+                    self._fail(_why("send", e))
                     return self.state
             if k is None:  # some ports return None when nothing was written
                 k = 0
@@ -180,8 +197,12 @@ class WyomingClient:
         while got < limit:
             try:
                 k = into(self._rx)
-            except OSError:
-                return  # would block (or an error the next send will report)
+            except OSError as e:
+                if _errno(e) not in _WOULD_BLOCK and self.state != FAILED:
+                    # A refused connect shows here first (and only once: the next send
+                    # would just say "broken pipe").
+                    self._fail(_why("connect" if self.state == CONNECTING else "receive", e))
+                return
             if not k:
                 return  # None: nothing there (MicroPython); 0: peer closed its side
             got += k

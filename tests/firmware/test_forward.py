@@ -149,6 +149,7 @@ def test_unreachable_endpoint_never_stalls_the_loop():
         time.sleep(0.001)
     ev = link.of("gate", state="close", transport="wyoming") or link.of("gate", state="refused")
     assert ev and ev[0]["reason"] == "unreachable"
+    assert "connection refused" in ev[0]["detail"], ev[0]  # not the "broken pipe" that follows
     # A blocking connect would stall a hop for its whole timeout (seconds). The bound is far
     # above one hop so that a busy host's scheduler (63 ms seen once, with other work on both
     # cores) does not fail the test, and below the gate's own connect timeout (1.5 s).
