@@ -44,6 +44,7 @@ class Device:
         self.parser = protocol.FrameParser()
         self.pending = []  # items read while waiting for a reply
         self._id = int(time.time()) % 10000 * 10
+        self._text_tail = b""  # the last text the board printed (prompts have no newline)
 
     def __enter__(self):
         return self
@@ -70,7 +71,16 @@ class Device:
             raise HushwordError("lost the port %s: %s" % (self.port, e)) from None
         if data:
             out += self.parser.feed(data)
+            for it in out:
+                if it[0] == "text":
+                    self._text_tail = (self._text_tail + it[1])[-64:]
         return out
+
+    def at_prompt(self):
+        """True when what the board last printed is a MicroPython prompt: main.py is stopped
+        (after mpremote/ampy, or a Ctrl-C on the line), the app is not running."""
+        text = self._text_tail + bytes(self.parser._buf[-64:])
+        return b">>>" in text or b"raw REPL" in text
 
     def items(self, seconds=None):
         """Yield items as they arrive, for `seconds` (None = until interrupted)."""
@@ -107,8 +117,7 @@ class Device:
                     continue
                 held.append(item)
         self.pending = held + self.pending
-        text = b"".join(i[1] for i in held if i[0] == "text") + bytes(self.parser._buf)
-        if b">>>" in text or b"raw REPL" in text:
+        if self.at_prompt():
             # mpremote/ampy (or a Ctrl-C on the line) stopped main.py; the app is installed.
             raise HushwordError(
                 "no reply from %s to '%s': the board is at the MicroPython prompt, not running "

@@ -79,10 +79,26 @@ def run(args):
             dev.command("levels", on=True)
         if not args.json:
             print("monitoring %s (Ctrl-C to stop)" % args.port, file=sys.stderr)
-        end = None if args.seconds is None else time.monotonic() + args.seconds
+        start = time.monotonic()
+        end = None if args.seconds is None else start + args.seconds
+        hinted = probed = heard = False
         try:
             while end is None or time.monotonic() < end:
+                if not heard and not probed and time.monotonic() - start > 2:
+                    # Silence: an empty line is ignored by the app and makes a REPL show
+                    # its prompt, so a stopped app can be told from a quiet one.
+                    probed = True
+                    dev.send(b"\r\n")
+                if not hinted and probed and dev.at_prompt():
+                    hinted = True
+                    print(
+                        "hushword: the board is at the MicroPython prompt, not running the app: "
+                        "press Ctrl-D in a terminal, or run: mpremote connect %s reset"
+                        % args.port,
+                        file=sys.stderr,
+                    )
                 for item in dev.read_items():
+                    heard = True
                     if item[0] == "event":
                         e = item[1]
                         print(json.dumps(e) if args.json else format_event(e), flush=True)

@@ -88,6 +88,8 @@ def test_stopped_app_is_named_and_mpremote_reset_restarts_it(sim, capsys):
     port, _ = sim
     mp = str(BIN / "mpremote")
     _run(mp, "connect", port, "fs", "ls")
+    assert cli.main(["monitor", "--port", port, "--seconds", "4"]) == 0
+    assert "at the MicroPython prompt" in capsys.readouterr().err
     assert cli.main(["info", "--port", port]) == 2
     err = capsys.readouterr().err
     assert "at the MicroPython prompt" in err and "deploy" not in err
