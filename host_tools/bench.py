@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -412,6 +413,12 @@ def measure(models_dir, seconds=15.0, port=None, baud=115200, soft_reset=False):
     hops = int(seconds * 50)
     with tempfile.TemporaryDirectory() as tmp:
         models, errors = reference.load_models(models_dir)
+        damaged = [e for e in errors if "no usable wake word" not in e]
+        if not models and any(Path(models_dir).glob("*.bin")):
+            # Model files that fail to load are a fault to report, not "no models yet".
+            raise HushwordError("no usable models in %s: %s" % (models_dir, "; ".join(damaged)))
+        for e in damaged:
+            print("hushword: warning: " + e, file=sys.stderr)
         random_init = not models
         if random_init:
             _random_models(tmp, audio)
@@ -530,10 +537,12 @@ def run(args):
     )
     print("Hushword bench: %s; %.0f s of synthetic speech-like audio" % (kind, res["audio_s"]))
     print("  host: %s" % res["machine"])
+    width = max([len(m["name"]) for m in res["models"]] + [10])
     for m in res["models"]:
         print(
-            "  %-58s %-7s %-11s %8d MACs/s  %6d B flash  RAM %6d B weights + %5d B arena"
+            "  %-*s %-7s %-11s %8d MACs/s  %6d B flash  RAM %6d B weights + %5d B arena"
             % (
+                width,
                 m["name"],
                 m["kind"],
                 "random-init" if m["random_init"] else "trained",

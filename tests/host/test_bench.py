@@ -28,6 +28,16 @@ def test_bench_json_reports_all_figures(capsys, tmp_path):
     assert "rtf" in res["pymicro_wakeword"] or "error" in res["pymicro_wakeword"]
 
 
+def test_damaged_models_are_an_error_not_a_random_init_run(capsys, tmp_path):
+    from host_tools.paths import MODELS
+
+    (tmp_path / "hey_jarvis.json").write_bytes((MODELS / "hey_jarvis.json").read_bytes())
+    (tmp_path / "hey_jarvis.bin").write_bytes((MODELS / "hey_jarvis.bin").read_bytes()[:1000])
+    assert cli.main(["bench", "--seconds", "1", "--models", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no usable models" in err and "hey_jarvis.bin: truncated" in err
+
+
 def test_port_that_does_not_exist_is_a_clear_error(capsys):
     assert cli.main(["bench", "--port", "/dev/nonexistent-hushword", "--seconds", "1"]) == 2
     assert "/dev/nonexistent-hushword" in capsys.readouterr().err
