@@ -24,6 +24,10 @@ def open_serial(port, baud=115200, timeout=0.05):
         import serial
     except ImportError:
         raise HushwordError("pyserial is missing: pip install pyserial") from None
+    import os
+
+    if os.path.isdir(port):
+        raise HushwordError("cannot open %s: a directory, not a serial port" % port)
     try:
         return serial.Serial(port, baud, timeout=timeout, exclusive=True)
     except (OSError, serial.SerialException) as e:

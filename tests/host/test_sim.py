@@ -158,6 +158,8 @@ def test_bad_ports_give_one_line_errors(tmp_path, capsys):
     assert cli.main(["info", "--port", str(tmp_path / "nope")]) != 0
     err = capsys.readouterr().err.strip()
     assert err.startswith("hushword: error: cannot open") and "\n" not in err
+    assert cli.main(["info", "--port", str(tmp_path)]) == 2
+    assert "a directory, not a serial port" in capsys.readouterr().err
     # A busy port: another program holds it.
     master, slave = os.openpty()
     try:
