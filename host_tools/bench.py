@@ -187,7 +187,9 @@ def add_arguments(parser):
         "the models are copied to :/%s, timed there and removed; the board is soft-reset "
         "afterwards" % DEVICE_DIR,
     )
-    parser.add_argument("--baud", type=int, default=115200, help="serial baud rate (--port)")
+    parser.add_argument(
+        "--baud", type=int, default=115200, help="serial baud rate with --port (default 115200)"
+    )
     parser.add_argument(
         "--soft-reset",
         action="store_true",

@@ -32,7 +32,10 @@ MWW_WORDS = ("alexa", "hey_jarvis")
 def add_arguments(parser):
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
-        "--models", default=str(paths.MODELS), help="model directory (default: %(default)s)"
+        "--models",
+        default=str(paths.MODELS),
+        metavar="DIR",
+        help="model directory (default: %(default)s)",
     )
     parser.add_argument(
         "--out",
