@@ -304,6 +304,9 @@ class Net:
         if not self._wlan.isconnected():
             raise OSError("Wi-Fi not connected (set it with: hushword wifi)")
 
+    def ready(self):
+        return self._wlan.isconnected()
+
     def needs_resolve(self, host, port):
         return self._sock.needs_resolve(host, port)
 

@@ -247,6 +247,9 @@ class SocketNet:
     def __init__(self):
         self._addr = {}  # (host, port) -> address of the last successful lookup
 
+    def ready(self):
+        return True  # the host's network (the sim, the unix port) is always there
+
     def needs_resolve(self, host, port):
         return not is_ip_literal(host) and (host, port) not in self._addr
 

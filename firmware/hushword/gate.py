@@ -523,6 +523,8 @@ class Gate:
             return
         if self._dns_at is not None and _diff(now, self._dns_at) < 0:
             return
+        if hasattr(net, "ready") and not net.ready():
+            return  # Wi-Fi still joining: not a DNS failure, no backoff; try once it is up
         try:
             net.resolve(host, port)
         except Exception as e:  # noqa: BLE001 - OSError, or whatever the port's resolver raises

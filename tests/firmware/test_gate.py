@@ -672,6 +672,11 @@ class DnsNet(Net):
         self.lookups = []
         self.known = set()
 
+    up = True  # Wi-Fi joined
+
+    def ready(self):
+        return self.up
+
     def needs_resolve(self, host, port):
         return host[0].isalpha() and (host, port) not in self.known
 
@@ -720,6 +725,18 @@ def test_host_name_is_never_looked_up_at_a_wake_word():
     g.wake("hey_jarvis", 0.9, 2.0)
     assert net.calls == [("wyoming.lan", 10700)]
     assert link.of("gate", state="open", transport="wyoming")
+
+
+def test_no_lookup_and_no_backoff_while_wifi_is_joining():
+    net = DnsNet()
+    net.up = False
+    g, link, _board, clock = make(net=net)
+    enable(g, host="wyoming.lan")
+    run(g, clock, 3 * DNS_QUIET_MS // 20)
+    assert net.lookups == [] and not link.of("error", code="dns")
+    net.up = True  # joined: looked up at the next quiet moment, not after a backoff
+    run(g, clock, 1)
+    assert net.lookups == ["wyoming.lan"]
 
 
 def test_no_lookup_while_forwarding_is_off_or_for_ip_literals():
