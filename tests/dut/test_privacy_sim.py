@@ -184,6 +184,18 @@ def _wake_model_present():
     return any(Path(paths.MODELS).glob("*.bin")) if Path(paths.MODELS).is_dir() else False
 
 
+def _forwarding_sim(fs, sink, wav, max_utterance_s):
+    """A fresh sim whose saved config forwards after a wake word to ``sink``, playing ``wav``;
+    returns (process, port)."""
+    Sim(fs, fresh=True).stop()
+    cfg = {"mode": "after_wake", "host": "127.0.0.1", "port": sink.port,
+           "max_utterance_s": max_utterance_s, "counters": {}}  # fmt: skip
+    (fs / "config.json").write_text(json.dumps(cfg))
+    cmd = [sys.executable, "-m", "host_tools", "sim", "--fs", str(fs), "--audio", wav]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=paths.ROOT, text=True)
+    return p, p.stdout.readline().strip()
+
+
 def test_after_wake_forwards_to_a_real_wyoming_server(fs, capsys):
     if not _wake_model_present():
         pytest.skip("no wake word model in firmware/models: the sim cannot hear a wake word yet")
@@ -194,15 +206,8 @@ def test_after_wake_forwards_to_a_real_wyoming_server(fs, capsys):
 
     sink = WyomingSink()
     try:
-        proc = Sim(fs, fresh=True)
-        proc.stop()
-        cfg = {"mode": "after_wake", "host": "127.0.0.1", "port": sink.port,
-               "max_utterance_s": 8, "counters": {}}  # fmt: skip
-        (fs / "config.json").write_text(json.dumps(cfg))
-        cmd = [sys.executable, "-m", "host_tools", "sim", "--fs", str(fs), "--audio", wav]
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=paths.ROOT, text=True)
+        p, port = _forwarding_sim(fs, sink, wav, max_utterance_s=8)
         try:
-            port = p.stdout.readline().strip()
             assert sink.done.wait(30), "the Wyoming server never saw audio-stop"
             st = _status(capsys, port)
         finally:
@@ -227,14 +232,8 @@ def test_ctrl_c_while_forwarding_closes_the_session_and_keeps_the_record(fs, cap
 
     sink = WyomingSink()
     try:
-        Sim(fs, fresh=True).stop()
-        cfg = {"mode": "after_wake", "host": "127.0.0.1", "port": sink.port,
-               "max_utterance_s": 30, "counters": {}}  # fmt: skip
-        (fs / "config.json").write_text(json.dumps(cfg))
-        cmd = [sys.executable, "-m", "host_tools", "sim", "--fs", str(fs), "--audio", wav]
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=paths.ROOT, text=True)
+        p, port = _forwarding_sim(fs, sink, wav, max_utterance_s=30)
         try:
-            port = p.stdout.readline().strip()
             s = serial.Serial(port, BAUD, timeout=0.1)
             parser = protocol.FrameParser()
             events = []

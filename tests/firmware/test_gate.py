@@ -624,13 +624,19 @@ def test_fail_closed_ends_every_session():
     assert g.status()["streaming"] is False
 
 
-def test_session_is_on_flash_before_audio_leaves():
-    # A power cut or reset mid-utterance must not erase the record that audio left.
-    p = _path()
-    g, _link, board, clock = make(p)
+def _forwarding(p):
+    """A gate saving to ``p`` with a Wyoming session open after a wake word."""
+    g, link, board, clock = make(p)
     enable(g)
     g.vad(True)
     g.wake("hey_jarvis", 0.9, 1.0)
+    return g, link, board, clock
+
+
+def test_session_is_on_flash_before_audio_leaves():
+    # A power cut or reset mid-utterance must not erase the record that audio left.
+    p = _path()
+    g, _link, board, clock = _forwarding(p)
     assert make(p)[0].status()["forwarded_sessions"] == 1  # what a reboot would read now
     run(g, clock, 5)
     assert len(board.net.sock.sent) > 0
@@ -643,10 +649,7 @@ def test_session_is_on_flash_before_audio_leaves():
 def test_shutdown_closes_the_session_tells_the_server_and_saves_counters():
     # What the app does when it leaves its loop (Ctrl-C): no tick() will follow.
     p = _path()
-    g, link, board, clock = make(p)
-    enable(g)
-    g.vad(True)
-    g.wake("hey_jarvis", 0.9, 1.0)
+    g, link, board, clock = _forwarding(p)
     run(g, clock, 5)
     g.shutdown()
     assert board.net.sock.closed and not board.led.on_
