@@ -5,7 +5,6 @@ board, serial pty and a real Wyoming server is in tests/dut/.
 """
 
 import json
-import os
 import struct
 
 from _compat import IS_MICROPYTHON, skip, tmp_path
@@ -610,7 +609,7 @@ def test_only_release_hands_audio_to_a_transport():
 
 
 def test_fail_closed_ends_every_session():
-    g, link, board, clock = make()
+    g, link, _board, clock = make()
     assert g.command({"cmd": "privacy", "action": "allow_debug", "seconds": 30})
     g.command({"cmd": "stream", "codec": "pcm16", "seconds": 10})
     run(g, clock, 3)
