@@ -69,8 +69,9 @@ def run(args):
             "no usable wake word model in %s, so nothing can be heard "
             "(or give --commands-anytime)" % args.models
         )
-    failed = 0
+    failed = ran = 0
     for path in wav_files(args.files):
+        ran += 1
         try:
             x = wavio.read(path, notice=lambda m: print("hushword: " + m, file=sys.stderr))
         except HushwordError as e:
@@ -92,4 +93,6 @@ def run(args):
                 )
         if not events and not args.json:
             print("%s  no detections" % path)
+    if not ran:
+        raise HushwordError("no .wav files to run (see the warnings above)")
     return 1 if failed else 0

@@ -97,6 +97,9 @@ def test_directory_means_its_wav_files(setup, tmp_path, capsys):
     n = len(ref.run(x, d / "m"))
     assert n and files == [str(tmp_path / "a.WAV")] * n + [str(tmp_path / "sub" / "b.wav")] * n
     assert "empty: no .wav files in it" in out.err
+    # Nothing at all to run is a failure, not an empty success.
+    assert cli.main(["detect", "--models", str(d / "m"), str(tmp_path / "empty")]) == 2
+    assert "no .wav files to run" in capsys.readouterr().err
 
 
 def test_cutoff_override_changes_what_fires(setup, tmp_path, capsys):
