@@ -78,6 +78,38 @@ def check_firmware(data, board, what="firmware"):
 
 
 def _mpy_cross(src, march, name):
+    """``src`` compiled for ``march``; cached by content (the sim installs the app at every
+    fresh start, as a deploy would)."""
+    data = Path(src).read_bytes()
+    key = hashlib.sha256(b"%s\0%s\0%s\0" % (march.encode(), name.encode(), _mpy_cross_version())
+                         + data).hexdigest()  # fmt: skip
+    cached = paths.ROOT / ".cache" / "hushword" / "mpy" / (key + ".mpy")
+    if cached.is_file():
+        return cached.read_bytes()
+    out = _mpy_cross_run(src, march, name)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp%d" % os.getpid())
+        tmp.write_bytes(out)
+        tmp.replace(cached)
+    except OSError:
+        pass  # a read-only checkout: compile every time
+    return out
+
+
+_MPY_CROSS_VERSION = []
+
+
+def _mpy_cross_version():
+    if not _MPY_CROSS_VERSION:
+        r = subprocess.run(
+            [sys.executable, "-m", "mpy_cross", "--version"], capture_output=True, check=False
+        )
+        _MPY_CROSS_VERSION.append((r.stdout + r.stderr).strip())
+    return _MPY_CROSS_VERSION[0]
+
+
+def _mpy_cross_run(src, march, name):
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.mpy"
         r = subprocess.run(

@@ -55,24 +55,23 @@ def micropython_cmd():
 
 
 def install_firmware(fs, board="sim"):
-    """Copy the app as plain .py (what `hushword deploy` would upload, uncompiled)."""
+    """Write what `hushword deploy --board sim` would upload: the app compiled to .mpy (as on
+    a deployed board: compiling .py on the device takes heap a board does not have to spare),
+    the models and the board files. The deploy manifest is left out, so tests and users may
+    change files by hand; `hushword deploy` writes its own."""
+    from host_tools import boards, image
+
     fs = Path(fs)
     fs.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(paths.FIRMWARE / "main.py", fs / "main.py")
-    dst = fs / "hushword"
-    dst.mkdir(exist_ok=True)
-    for f in (paths.FIRMWARE / "hushword").glob("*.py"):
-        shutil.copy2(f, dst / f.name)
-    models = paths.MODELS
-    if models.is_dir():
-        (fs / "models").mkdir(exist_ok=True)
-        for f in models.iterdir():
-            if f.suffix in (".bin", ".json"):
-                shutil.copy2(f, fs / "models" / f.name)
-    bdir = paths.BOARDS / board
-    for name in ("board.py", "board.json"):
-        shutil.copy2(bdir / name, fs / name)
-    (fs / "hushword_manifest.json").unlink(missing_ok=True)  # deploy writes its own
+    files = image.deploy_files(boards.load(board))
+    files.pop()  # the manifest
+    for path, data in files:
+        dst = fs / path.lstrip("/")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(data)
+        if dst.suffix == ".mpy":
+            dst.with_suffix(".py").unlink(missing_ok=True)  # a stale source twin would shadow it
+    (fs / "hushword_manifest.json").unlink(missing_ok=True)
 
 
 # --- microphone --------------------------------------------------------------------------
