@@ -47,8 +47,9 @@ END_HANGOVER_MS = const(300)  # after VAD end; the VAD has its own hangover for 
 NO_SPEECH_MS = const(2000)  # wake word but silence afterwards
 DRAIN_MS = const(1000)  # how long a closed session may take to flush its last bytes
 # A host name is looked up (blocking: MicroPython has no asynchronous DNS) only while no
-# session is open and the room has been quiet for DNS_QUIET_MS; a failed lookup is retried
-# after 30 s, then 60 s, ... at most hourly.
+# session is open: at boot or when the owner sets it (unless someone is talking), else once
+# the room has been quiet for DNS_QUIET_MS; a failed lookup is retried after 30 s, then
+# 60 s, ... at most hourly.
 DNS_QUIET_MS = const(2000)
 DNS_RETRY_MS = const(30000)
 DNS_RETRY_MAX_MS = const(3600000)
@@ -102,7 +103,8 @@ class Gate:
         self._fwd_counted = 0
         self._fwd_drop_reported = False
         self._vad_active = False
-        self._quiet_since = self._clock()
+        # Quiet enough for a lookup at once: nothing has been heard yet.
+        self._quiet_since = _add(self._clock(), -DNS_QUIET_MS)
         self._dns_at = None  # earliest next lookup of a host name (None: at the next chance)
         self._dns_wait = DNS_RETRY_MS
         # Debug permission and serial stream
@@ -334,6 +336,8 @@ class Gate:
         cfg.update(new)
         self._dns_at = None  # a new endpoint (or a retry by hand): look it up at once
         self._dns_wait = DNS_RETRY_MS
+        if not self._vad_active:  # the owner is at the keyboard, not talking to the board
+            self._quiet_since = _add(self._clock(), -DNS_QUIET_MS)
         if mode == MODE_NEVER:
             self._revoke_debug(by)
             if self._fwd is not None and self._fwd_closing is None:

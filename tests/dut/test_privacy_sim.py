@@ -184,11 +184,11 @@ def _wake_model_present():
     return any(Path(paths.MODELS).glob("*.bin")) if Path(paths.MODELS).is_dir() else False
 
 
-def _forwarding_sim(fs, sink, wav, max_utterance_s):
+def _forwarding_sim(fs, sink, wav, max_utterance_s, host="127.0.0.1"):
     """A fresh sim whose saved config forwards after a wake word to ``sink``, playing ``wav``;
     returns (process, port)."""
     Sim(fs, fresh=True).stop()
-    cfg = {"mode": "after_wake", "host": "127.0.0.1", "port": sink.port,
+    cfg = {"mode": "after_wake", "host": host, "port": sink.port,
            "max_utterance_s": max_utterance_s, "counters": {}}  # fmt: skip
     (fs / "config.json").write_text(json.dumps(cfg))
     cmd = [sys.executable, "-m", "host_tools", "sim", "--fs", str(fs), "--audio", wav]
@@ -262,5 +262,33 @@ def test_ctrl_c_while_forwarding_closes_the_session_and_keeps_the_record(fs, cap
             p.stdout.close()
         assert st["forwarded_sessions"] >= 1
         assert st["forwarded_bytes"] >= close[0]["bytes"] > 0
+    finally:
+        sink.close()
+
+
+def test_endpoint_by_host_name_is_looked_up_when_quiet_then_forwards(fs, capsys):
+    # MicroPython looks names up by blocking, so the board does it in a quiet moment, never
+    # at a wake word; after that the name works like an address.
+    if not _wake_model_present():
+        pytest.skip("no wake word model in firmware/models: the sim cannot hear a wake word yet")
+    wav = str(paths.ROOT / "assets" / "demo.wav")
+    sys.path.insert(0, str(paths.ROOT / "tests" / "firmware"))
+    from test_forward import WyomingSink
+
+    sink = WyomingSink()
+    try:
+        p, port = _forwarding_sim(fs, sink, wav, max_utterance_s=8, host="localhost")
+        try:
+            items, _ = _listen(port, 14)
+        finally:
+            p.terminate()
+            p.wait(10)
+            p.stdout.close()
+        events = [i[1] for i in items if i[0] == "event"]
+        assert {"ev": "notice", "msg": "endpoint localhost looked up"} in events
+        opened = [e for e in events if e.get("ev") == "gate" and e.get("state") == "open"]
+        assert opened and opened[0]["host"] == "localhost"
+        assert sink.done.is_set()
+        assert [e.type for e in sink.events][:2] == ["detection", "audio-start"]
     finally:
         sink.close()
