@@ -93,6 +93,8 @@ def test_fresh_board_is_never_and_debug_stream_is_lossless(fs, capsys, tmp_path)
     sim = Sim(fs, fresh=True)
     try:
         assert any(e.get("code") == "config_missing" for e in sim.boot)
+        # Everything fits the board's heap: no model or gate failed to load.
+        assert not [e for e in sim.boot if e["ev"] == "error"], sim.boot
         boot = next(e for e in sim.boot if e["ev"] == "boot")
         assert boot["mode"] == "never"
         st = _status(capsys, sim.port)
