@@ -13,6 +13,7 @@ Memory: a model's manifest is read at load and dropped; a model keeps its networ
 its detector, its labels and a few numbers for ``info()``.
 """
 
+import gc
 import json
 import os
 
@@ -109,6 +110,7 @@ class Pipeline:
             if self.wake_words is not None and fn[:-4] not in self.wake_words:
                 if _kind(base + ".json") == "wake":
                     continue
+            gc.collect()  # the last model's load garbage: each weight block wants one piece
             try:
                 net, manifest = load(base + ".bin", base + ".json", use_viper=use_viper)
                 m = _Model(manifest.get("name", fn[:-4]), net, manifest)
