@@ -91,7 +91,7 @@ def format_status(st):
         )
     lines.append(
         f"forwarded: {st.get('forwarded_bytes', 0)} bytes in "
-        f"{st.get('forwarded_sessions', 0)} utterances"
+        f"{st.get('forwarded_sessions', 0)} sessions (each opened after a wake word)"
     )
     lines.append(
         f"debug audio: {st.get('debug_bytes', 0)} bytes in {st.get('debug_sessions', 0)} streams"
