@@ -106,7 +106,10 @@ def flash_one(port, board, firmware, args, row=None):
     row.update(port=port, board=board["name"], chip="?", mac="?", bytes=0)
     if "://" not in port and not port.startswith(("socket:", "rfc2217:")):
         if not os.path.exists(port):
-            raise FlashError("no such port (is the board plugged in? try 'ls /dev/tty*')")
+            raise FlashError(
+                "no such port (is the board plugged in? list ports with: "
+                "python -m serial.tools.list_ports)"
+            )
     stub = not args.no_stub
     _say(port, "detecting chip ...")
     info = detect(port, before=args.before, stub=stub)

@@ -83,7 +83,9 @@ def _request(args):
 
 
 def format_status(st):
-    lines = [f"mode: {st.get('mode')}"]
+    mode = st.get("mode")
+    # As the command line spells it (`hushword privacy after-wake`); --json keeps the board's.
+    lines = [f"mode: {mode.replace('_', '-') if isinstance(mode, str) else mode}"]
     if st.get("host"):
         lines.append(
             f"endpoint: {st['host']}:{st.get('port')} "

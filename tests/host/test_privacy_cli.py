@@ -161,6 +161,8 @@ def test_switch_modes_and_factory_reset(board, capsys, tmp_path):
     assert (st["mode"], st["host"], st["port"]) == ("after_wake", "127.0.0.1", 10400)
     saved = json.loads((tmp_path / "config.json").read_text())
     assert saved["mode"] == "after_wake"
+    rc, out, _ = privacy(board, capsys, "status")
+    assert "mode: after-wake" in out and "endpoint: 127.0.0.1:10400" in out  # as typed
     rc, out, _ = privacy(board, capsys, "never", "--json")
     assert json.loads(out)["mode"] == "never"
     rc, out, _ = privacy(board, capsys, "allow-debug", "30", "--json")
