@@ -17,7 +17,7 @@ COMMANDS = {
     "flash": ("host_tools.flash", "flash MicroPython and the app onto boards with esptool"),
     "image": ("host_tools.image", "build one flashable image: MicroPython + app filesystem"),
     "deploy": ("host_tools.deploy", "upload firmware, board files and models to a board"),
-    "info": ("host_tools.info", "show firmware version, board, free RAM, model, privacy mode"),
+    "info": ("host_tools.info", "show firmware version, board, free RAM, models, privacy mode"),
     "monitor": ("host_tools.monitor", "show the board's events live"),
     "stream": ("host_tools.stream", "record debug audio from the board to a WAV file"),
     "privacy": ("host_tools.privacy", "show or switch whether audio may ever leave the board"),
