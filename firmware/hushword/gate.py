@@ -105,6 +105,7 @@ class Gate:
         self._vad_active = False
         # Quiet enough for a lookup at once: nothing has been heard yet.
         self._quiet_since = _add(self._clock(), -DNS_QUIET_MS)
+        self._dns_check = True  # the endpoint may need a lookup: set again when it changes
         self._dns_at = None  # earliest next lookup of a host name (None: at the next chance)
         self._dns_wait = DNS_RETRY_MS
         # Debug permission and serial stream
@@ -220,8 +221,7 @@ class Gate:
             net, host, port, now, 2 * HOP_SAMPLES, buf=self._fwd_buf, rx=self._fwd_rx
         )
         if c.state == forward.FAILED:
-            if hasattr(net, "forget"):
-                net.forget(host, port)  # the server may have moved: look the name up again
+            self._forget_address()
             self._link.event(
                 "gate", state="refused", transport=T_WYOMING, reason="unreachable",
                 detail=c.error, host=host, port=port,
@@ -334,6 +334,7 @@ class Gate:
                 raise ValueError("after_wake needs an endpoint: give host (and port)")
             raise ValueError("bad " + bad)
         cfg.update(new)
+        self._dns_check = True
         self._dns_at = None  # a new endpoint (or a retry by hand): look it up at once
         self._dns_wait = DNS_RETRY_MS
         if not self._vad_active:  # the owner is at the keyboard, not talking to the board
@@ -484,9 +485,7 @@ class Gate:
         self._fwd_counted = c.sent
         if st == forward.FAILED:
             self._finish_fwd("unreachable" if c.sent == 0 else "connection_lost", c.error)
-            net = self._board.net
-            if hasattr(net, "forget"):
-                net.forget(self._cfg["host"], self._cfg["port"])  # the server may have moved
+            self._forget_address()
         elif self._fwd_closing is not None and (
             c.pending() == 0 or _diff(now, self._fwd_closing[1]) > DRAIN_MS
         ):
@@ -511,19 +510,26 @@ class Gate:
         self._dirty = True
         self._led_update()
 
+    def _forget_address(self):
+        """After a failed session: the server may have moved, look its name up again."""
+        net = getattr(self._board, "net", None)
+        if hasattr(net, "forget"):
+            net.forget(self._cfg["host"], self._cfg["port"])
+            self._dns_check = True
+
     def _resolve_if_due(self, now):
         """Look up the endpoint's host name, if it has one and needs it, at a moment when a
-        blocking lookup costs least: forwarding on, no session open, no voice in the room."""
-        if self._cfg["mode"] != MODE_AFTER_WAKE or self._fwd is not None:
+        blocking lookup costs least: forwarding on, no session open, no voice in the room.
+        Runs every hop: the common cases return before anything allocates."""
+        if not self._dns_check or self._cfg["mode"] != MODE_AFTER_WAKE or self._fwd is not None:
             return
         if self._quiet_since is None or _diff(now, self._quiet_since) < DNS_QUIET_MS:
             return
         net = getattr(self._board, "net", None)
-        if net is None or not hasattr(net, "resolve"):
-            return
         host = self._cfg["host"]
         port = self._cfg["port"]
-        if not net.needs_resolve(host, port):
+        if not hasattr(net, "resolve") or not net.needs_resolve(host, port):
+            self._dns_check = False  # an IP address, or already looked up
             return
         if self._dns_at is not None and _diff(now, self._dns_at) < 0:
             return
@@ -539,6 +545,7 @@ class Gate:
             self._dns_at = _add(self._clock(), self._dns_wait)
             self._dns_wait = min(2 * self._dns_wait, DNS_RETRY_MAX_MS)
             return
+        self._dns_check = False
         self._dns_at = None
         self._dns_wait = DNS_RETRY_MS
         self._link.event("notice", msg="endpoint %s looked up" % host)

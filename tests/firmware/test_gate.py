@@ -752,3 +752,27 @@ def test_no_lookup_while_forwarding_is_off_or_for_ip_literals():
     enable(g, host="wyoming.lan")
     run(g, clock, DNS_QUIET_MS // 20 + 5)
     assert net.lookups == ["wyoming.lan"]  # the same quiet time, with a name: looked up once
+
+
+def test_listening_hops_allocate_nothing():
+    # audio() and tick() run every 20 ms: with forwarding on and no session open (the board's
+    # usual state) they must not allocate, whatever the endpoint looks like.
+    if not IS_MICROPYTHON:
+        skip("allocation is measured with micropython.heap_lock under MicroPython")
+    import micropython
+
+    from hushword import forward
+
+    for host, net in (("192.168.1.20", forward.SocketNet()), ("wyoming.lan", DnsNet())):
+        g, _link, _board, clock = make(net=net)
+        enable(g, host=host)
+        h = hop()
+        run(g, clock, DNS_QUIET_MS // 20 + 5)  # settle: the name is looked up here
+        micropython.heap_lock()  # any allocation now raises MemoryError
+        try:
+            for _ in range(100):
+                clock.t += 20
+                g.audio(h)
+                g.tick(clock.t)
+        finally:
+            micropython.heap_unlock()
