@@ -27,7 +27,6 @@ import time
 import tty
 from pathlib import Path
 
-from host_tools import paths
 from host_tools.errors import HushwordError
 
 RATE = 16000
