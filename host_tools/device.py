@@ -4,6 +4,7 @@ Used by every host command that talks to a running app (info, monitor, privacy, 
 bench --port). Opening problems and silent boards become one-line HushwordErrors.
 """
 
+import os
 import time
 
 from hushword import protocol
@@ -24,8 +25,6 @@ def open_serial(port, baud=115200, timeout=0.05):
         import serial
     except ImportError:
         raise HushwordError("pyserial is missing: pip install pyserial") from None
-    import os
-
     if os.path.isdir(port):
         raise HushwordError("cannot open %s: a directory, not a serial port" % port)
     try:
