@@ -2,6 +2,7 @@
 at 115200 baud), the real `hushword privacy` / `hushword stream` commands, and a real Wyoming
 server on 127.0.0.1 for forwarding."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -186,111 +187,88 @@ def _wake_model_present():
     return any(Path(paths.MODELS).glob("*.bin")) if Path(paths.MODELS).is_dir() else False
 
 
-def _forwarding_sim(fs, sink, wav, max_utterance_s, host="127.0.0.1"):
-    """A fresh sim whose saved config forwards after a wake word to ``sink``, playing ``wav``;
-    returns (process, port)."""
+# The demo recording: "hey jarvis, lights on ..." by voices held out of training.
+WAKE_WAV = os.environ.get("HUSHWORD_WAKE_WAV") or str(paths.ROOT / "assets" / "demo.wav")
+
+
+@pytest.fixture
+def sink():
+    """A real Wyoming server on 127.0.0.1 (tests/firmware/test_forward.WyomingSink)."""
+    if not _wake_model_present():
+        pytest.skip("no wake word model in firmware/models: the sim cannot hear a wake word yet")
+    sys.path.insert(0, str(paths.ROOT / "tests" / "firmware"))
+    from test_forward import WyomingSink
+
+    s = WyomingSink()
+    yield s
+    s.close()
+
+
+@contextlib.contextmanager
+def _forwarding_sim(fs, sink, max_utterance_s, host="127.0.0.1"):
+    """A fresh sim whose saved config forwards after a wake word to ``sink``, hearing
+    WAKE_WAV; yields its port."""
     Sim(fs, fresh=True).stop()
     cfg = {"mode": "after_wake", "host": host, "port": sink.port,
            "max_utterance_s": max_utterance_s, "counters": {}}  # fmt: skip
     (fs / "config.json").write_text(json.dumps(cfg))
-    cmd = [sys.executable, "-m", "host_tools", "sim", "--fs", str(fs), "--audio", wav]
+    cmd = [sys.executable, "-m", "host_tools", "sim", "--fs", str(fs), "--audio", WAKE_WAV]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=paths.ROOT, text=True)
-    return p, p.stdout.readline().strip()
-
-
-def test_after_wake_forwards_to_a_real_wyoming_server(fs, capsys):
-    if not _wake_model_present():
-        pytest.skip("no wake word model in firmware/models: the sim cannot hear a wake word yet")
-    # The demo recording: "hey jarvis, lights on ..." by voices held out of training.
-    wav = os.environ.get("HUSHWORD_WAKE_WAV") or str(paths.ROOT / "assets" / "demo.wav")
-    sys.path.insert(0, str(paths.ROOT / "tests" / "firmware"))
-    from test_forward import WyomingSink
-
-    sink = WyomingSink()
     try:
-        p, port = _forwarding_sim(fs, sink, wav, max_utterance_s=8)
-        try:
-            assert sink.done.wait(30), "the Wyoming server never saw audio-stop"
-            st = _status(capsys, port)
-        finally:
-            p.terminate()
-            p.wait(10)
-            p.stdout.close()
-        types = [e.type for e in sink.events]
-        assert types[:2] == ["detection", "audio-start"] and types[-1] == "audio-stop"
-        assert st["forwarded_sessions"] >= 1 and st["forwarded_bytes"] > 0
+        yield p.stdout.readline().strip()
     finally:
-        sink.close()
+        p.terminate()
+        p.wait(10)
+        p.stdout.close()
 
 
-def test_ctrl_c_while_forwarding_closes_the_session_and_keeps_the_record(fs, capsys):
+def test_after_wake_forwards_to_a_real_wyoming_server(fs, capsys, sink):
+    with _forwarding_sim(fs, sink, max_utterance_s=8) as port:
+        assert sink.done.wait(30), "the Wyoming server never saw audio-stop"
+        st = _status(capsys, port)
+    types = [e.type for e in sink.events]
+    assert types[:2] == ["detection", "audio-start"] and types[-1] == "audio-stop"
+    assert st["forwarded_sessions"] >= 1 and st["forwarded_bytes"] > 0
+
+
+def test_ctrl_c_while_forwarding_closes_the_session_and_keeps_the_record(fs, capsys, sink):
     # Ctrl-C (or a stray 0x03 on the line) stops the app at the REPL. The open Wyoming session
     # must end there and then, with audio-stop, and the counters must be on flash.
-    if not _wake_model_present():
-        pytest.skip("no wake word model in firmware/models: the sim cannot hear a wake word yet")
-    wav = str(paths.ROOT / "assets" / "demo.wav")
-    sys.path.insert(0, str(paths.ROOT / "tests" / "firmware"))
-    from test_forward import WyomingSink
-
-    sink = WyomingSink()
-    try:
-        p, port = _forwarding_sim(fs, sink, wav, max_utterance_s=30)
-        try:
-            s = serial.Serial(port, BAUD, timeout=0.1)
-            parser = protocol.FrameParser()
-            events = []
-            end = time.monotonic() + 30
-            while time.monotonic() < end and not any(
-                e.get("ev") == "gate" and e.get("state") == "open" for e in events
-            ):
-                events += [i[1] for i in parser.feed(s.read(4096)) if i[0] == "event"]
-            assert events and events[-1].get("state") == "open", "no wake word opened the gate"
-            assert not sink.done.is_set()  # 30 s utterances: still open when we interrupt
-            s.write(b"\x03")
-            assert sink.done.wait(5), "Ctrl-C left the Wyoming session open (no audio-stop)"
-            end = time.monotonic() + 5
-            close = []
-            while time.monotonic() < end and not close:
-                got = [i[1] for i in parser.feed(s.read(4096)) if i[0] == "event"]
-                close += [e for e in got if e.get("ev") == "gate" and e.get("state") == "close"]
-            assert close and close[0]["reason"] == "stopped", close
-            s.write(b"\x04")  # soft reboot: the app starts again from its files on flash
-            s.close()
-            time.sleep(2)
-            st = _status(capsys, port)
-        finally:
-            p.terminate()
-            p.wait(10)
-            p.stdout.close()
-        assert st["forwarded_sessions"] >= 1
-        assert st["forwarded_bytes"] >= close[0]["bytes"] > 0
-    finally:
-        sink.close()
+    with _forwarding_sim(fs, sink, max_utterance_s=30) as port:
+        s = serial.Serial(port, BAUD, timeout=0.1)
+        parser = protocol.FrameParser()
+        events = []
+        end = time.monotonic() + 30
+        while time.monotonic() < end and not any(
+            e.get("ev") == "gate" and e.get("state") == "open" for e in events
+        ):
+            events += [i[1] for i in parser.feed(s.read(4096)) if i[0] == "event"]
+        assert events and events[-1].get("state") == "open", "no wake word opened the gate"
+        assert not sink.done.is_set()  # 30 s utterances: still open when we interrupt
+        s.write(b"\x03")
+        assert sink.done.wait(5), "Ctrl-C left the Wyoming session open (no audio-stop)"
+        end = time.monotonic() + 5
+        close = []
+        while time.monotonic() < end and not close:
+            got = [i[1] for i in parser.feed(s.read(4096)) if i[0] == "event"]
+            close += [e for e in got if e.get("ev") == "gate" and e.get("state") == "close"]
+        assert close and close[0]["reason"] == "stopped", close
+        s.write(b"\x04")  # soft reboot: the app starts again from its files on flash
+        s.close()
+        time.sleep(2)
+        st = _status(capsys, port)
+    assert st["forwarded_sessions"] >= 1
+    assert st["forwarded_bytes"] >= close[0]["bytes"] > 0
 
 
-def test_endpoint_by_host_name_is_looked_up_when_quiet_then_forwards(fs, capsys):
-    # MicroPython looks names up by blocking, so the board does it in a quiet moment, never
-    # at a wake word; after that the name works like an address.
-    if not _wake_model_present():
-        pytest.skip("no wake word model in firmware/models: the sim cannot hear a wake word yet")
-    wav = str(paths.ROOT / "assets" / "demo.wav")
-    sys.path.insert(0, str(paths.ROOT / "tests" / "firmware"))
-    from test_forward import WyomingSink
-
-    sink = WyomingSink()
-    try:
-        p, port = _forwarding_sim(fs, sink, wav, max_utterance_s=8, host="localhost")
-        try:
-            items, _ = _listen(port, 14)
-        finally:
-            p.terminate()
-            p.wait(10)
-            p.stdout.close()
-        events = [i[1] for i in items if i[0] == "event"]
-        assert {"ev": "notice", "msg": "endpoint localhost looked up"} in events
-        opened = [e for e in events if e.get("ev") == "gate" and e.get("state") == "open"]
-        assert opened and opened[0]["host"] == "localhost"
-        assert sink.done.is_set()
-        assert [e.type for e in sink.events][:2] == ["detection", "audio-start"]
-    finally:
-        sink.close()
+def test_endpoint_by_host_name_is_looked_up_when_quiet_then_forwards(fs, capsys, sink):
+    # MicroPython looks names up by blocking, so the board does it at boot or in a quiet
+    # moment, never at a wake word; after that the name works like an address.
+    with _forwarding_sim(fs, sink, max_utterance_s=8, host="localhost") as port:
+        items, _ = _listen(port, 14)
+    events = [i[1] for i in items if i[0] == "event"]
+    assert {"ev": "notice", "msg": "endpoint localhost looked up"} in events
+    opened = [e for e in events if e.get("ev") == "gate" and e.get("state") == "open"]
+    assert opened and opened[0]["host"] == "localhost"
+    assert sink.done.is_set()
+    assert [e.type for e in sink.events][:2] == ["detection", "audio-start"]
