@@ -84,11 +84,15 @@ def run(args):
                     % (args.audio.name, seconds),
                     file=out,
                 )
-                end = time.monotonic() + 1.5 + seconds / (args.speed or 1) + 2.0
+                # --speed 0 plays as fast as the board listens: stop once it has gone quiet.
+                play_s = seconds / args.speed if args.speed else 1.0
+                end = time.monotonic() + 1.5 + play_s + 2.0
                 while time.monotonic() < end:
                     for item in dev.read_items():
                         if item[0] != "event" or item[1].get("ev") in ("reply", "led"):
                             continue
+                        if not args.speed:
+                            end = max(end, time.monotonic() + 2.0)
                         e = item[1]
                         counts[e["ev"]] = counts.get(e["ev"], 0) + 1
                         print(

@@ -217,3 +217,16 @@ def test_baud_throttles_like_a_uart(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_demo_hears_both_wakes_and_commands_and_sends_nothing(capsys):
+    # `make demo`'s main job, at --speed 0 (as fast as the board listens).
+    assert cli.main(["demo", "--speed", "0", "--json"]) == 0
+    cap = capsys.readouterr()
+    events = [json.loads(line) for line in cap.out.splitlines() if line.startswith("{")]
+    assert [e["label"] for e in events if e["ev"] == "wake"] == ["hey_jarvis", "hey_jarvis"]
+    assert [e["label"] for e in events if e["ev"] == "command"] == [
+        "lights_on",
+        "what_time_is_it",
+    ]
+    assert "audio sent anywhere: 0 bytes" in cap.err
