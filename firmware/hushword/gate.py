@@ -106,6 +106,7 @@ class Gate:
         # Quiet enough for a lookup at once: nothing has been heard yet.
         self._quiet_since = _add(self._clock(), -DNS_QUIET_MS)
         self._dns_check = True  # the endpoint may need a lookup: set again when it changes
+        self._dns_error = None  # why the last lookup failed, for the refusals until the next
         self._dns_at = None  # earliest next lookup of a host name (None: at the next chance)
         self._dns_wait = DNS_RETRY_MS
         # Debug permission and serial stream
@@ -214,7 +215,7 @@ class Gate:
             # Never a DNS lookup here: it would stall the mic for the resolver's timeout.
             self._link.event(
                 "gate", state="refused", transport=T_WYOMING, reason="unresolved",
-                detail="host name not looked up yet", host=host, port=port,
+                detail=self._dns_error or "host name not looked up yet", host=host, port=port,
             )  # fmt: skip
             return
         c = forward.WyomingClient(
@@ -335,6 +336,7 @@ class Gate:
             raise ValueError("bad " + bad)
         cfg.update(new)
         self._dns_check = True
+        self._dns_error = None
         self._dns_at = None  # a new endpoint (or a retry by hand): look it up at once
         self._dns_wait = DNS_RETRY_MS
         if not self._vad_active:  # the owner is at the keyboard, not talking to the board
@@ -538,14 +540,14 @@ class Gate:
         try:
             net.resolve(host, port)
         except Exception as e:  # noqa: BLE001 - OSError, or whatever the port's resolver raises
-            self._link.event(
-                "error", code="dns", msg="cannot look up %s: %s; next try in %d s"
-                % (host, e, self._dns_wait // 1000),
-            )  # fmt: skip
+            self._dns_error = "cannot look up %s: %s; next try in %d s" % (
+                host, e, self._dns_wait // 1000)  # fmt: skip
+            self._link.event("error", code="dns", msg=self._dns_error)
             self._dns_at = _add(self._clock(), self._dns_wait)
             self._dns_wait = min(2 * self._dns_wait, DNS_RETRY_MAX_MS)
             return
         self._dns_check = False
+        self._dns_error = None
         self._dns_at = None
         self._dns_wait = DNS_RETRY_MS
         self._link.event("notice", msg="endpoint %s looked up" % host)

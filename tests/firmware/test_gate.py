@@ -709,6 +709,8 @@ def test_host_name_is_never_looked_up_at_a_wake_word():
     run(g, clock, 3)
     assert net.lookups == ["wyoming.lan"]
     assert link.of("error", code="dns")
+    g.wake("hey_jarvis", 0.9, 1.5)  # refused again, now saying why
+    assert "dns server not answering" in link.of("gate", reason="unresolved")[-1]["detail"]
     # Backoff: 30 s, then 60 s between tries, not one per hop.
     run(g, clock, DNS_RETRY_MS // 20 - 2)
     assert len(net.lookups) == 1
