@@ -14,6 +14,7 @@ partition, then a LittleFS v2 filesystem (4096-byte blocks, as MicroPython mount
 `deploy_files(board)` gives the same file list to anything else that installs the app.
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -97,16 +98,12 @@ def _mpy_cross(src, march, name):
     return out
 
 
-_MPY_CROSS_VERSION = []
-
-
+@functools.cache
 def _mpy_cross_version():
-    if not _MPY_CROSS_VERSION:
-        r = subprocess.run(
-            [sys.executable, "-m", "mpy_cross", "--version"], capture_output=True, check=False
-        )
-        _MPY_CROSS_VERSION.append((r.stdout + r.stderr).strip())
-    return _MPY_CROSS_VERSION[0]
+    r = subprocess.run(
+        [sys.executable, "-m", "mpy_cross", "--version"], capture_output=True, check=False
+    )
+    return (r.stdout + r.stderr).strip()
 
 
 def _mpy_cross_run(src, march, name):

@@ -306,7 +306,7 @@ class App:
                 # when it is (the pipeline applies saved cutoffs at load).
                 try:
                     os.stat("%s/%s.bin" % (self.models_dir, name))
-                except (OSError, TypeError):
+                except OSError:
                     raise ValueError("no model %s on the board" % name)
             saved = saved_cutoffs()
             if value is None:
