@@ -8,6 +8,7 @@ speaker gap, not a noise problem.
 
     python scripts/voice_check.py flite:rms flite:awb festival:kal_diphone
     python scripts/voice_check.py --word hey_jarvis flite:rms espeak:en-us-nyc
+    python scripts/voice_check.py --word alexa --microwakeword kokoro:jf_nezumi
 
 Voices are ENGINE:NAME[+VARIANT] as `hushword eval` names them. Needs the TTS engines
 (make train-deps).
@@ -22,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from host_tools import reference  # noqa: E402
+from host_tools import evaluate, reference  # noqa: E402
 from host_tools.paths import MODELS  # noqa: E402
 from host_tools.train import corpus, tts  # noqa: E402
 
@@ -45,7 +46,17 @@ def main(argv=None):
     ap.add_argument(
         "--models", default=str(MODELS), help="models directory (default: %(default)s)"
     )
+    ap.add_argument(
+        "--microwakeword",
+        action="store_true",
+        help="with --word alexa or hey_jarvis: also count the clips pymicro-wakeword's model "
+        "of that word hears (its score reaches its cutoff)",
+    )
     args = ap.parse_args(argv)
+    if args.microwakeword and args.word not in evaluate.MWW_WORDS:
+        raise SystemExit(
+            "voice_check: --microwakeword needs --word %s" % " or ".join(evaluate.MWW_WORDS)
+        )
     tts.require_engines()
     models, _ = reference.load_models(args.models)
     if args.word:
@@ -66,19 +77,24 @@ def main(argv=None):
     )
     for v in args.voices:
         voice = parse_voice(v)
-        row, total = [], 0
+        row, total, mww = [], 0, 0
         for label, text in phrases.items():
             heard = 0
             for speed in SPEEDS:
                 for pitch in PITCHES:
                     x = tts.synth(voice, text, speed, pitch, tts.cache_dir())
-                    evs = reference.run(
-                        np.concatenate([gap, x, gap, gap]), args.models, True, models=models
-                    )
+                    audio = np.concatenate([gap, x, gap, gap])
+                    evs = reference.run(audio, args.models, True, models=models)
                     heard += any(e["label"] == label for e in evs if e["ev"] == kind)
+                    if args.microwakeword:
+                        scores, cutoff = evaluate.mww_scores(label, audio)
+                        mww += bool(scores.max() >= cutoff)
             row.append("%s %d" % (label, heard))
             total += heard
-        print("%-24s %3d of %3d  (%s)" % (v, total, per_clip * len(phrases), ", ".join(row)))
+        line = "%-24s %3d of %3d  (%s)" % (v, total, per_clip * len(phrases), ", ".join(row))
+        if args.microwakeword:
+            line += "; microWakeWord %d of %d" % (mww, per_clip)
+        print(line)
     return 0
 
 

@@ -22,3 +22,15 @@ def test_counts_clips_heard_per_voice(capsys, tmp_path, monkeypatch, script):
 def test_bad_voice_is_one_line(script):
     with pytest.raises(SystemExit, match="ENGINE:NAME"):
         script("voice_check").parse_voice("rms")
+
+
+def test_microwakeword_column_counts_its_clips_too(capsys, tmp_path, monkeypatch, script):
+    pytest.importorskip("pymicro_wakeword")
+    monkeypatch.chdir(tmp_path)
+    vc = script("voice_check")
+    assert vc.main(["--word", "alexa", "--microwakeword", "flite:awb"]) == 0
+    out = capsys.readouterr().out
+    m = re.search(r"^flite:awb\s+\d+ of\s+9\s+\(alexa \d+\); microWakeWord (\d+) of 9$", out, re.M)
+    assert m and 0 <= int(m.group(1)) <= 9
+    with pytest.raises(SystemExit, match="--microwakeword needs --word alexa or hey_jarvis"):
+        vc.main(["--microwakeword", "flite:awb"])
