@@ -24,11 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from host_tools import evaluate, reference  # noqa: E402
+from host_tools.errors import HushwordError  # noqa: E402
 from host_tools.paths import MODELS  # noqa: E402
 from host_tools.train import corpus, tts  # noqa: E402
 
 SPEEDS = (0.8, 1.0, 1.3)  # the ends and the middle of the held-out range
 PITCHES = (0.2, 0.5, 0.8)
+ENGINES = ("espeak", "flite", "festival", "piper", "kokoro")  # as tts.synth names them
 
 
 def parse_voice(s):
@@ -36,6 +38,8 @@ def parse_voice(s):
     name, _, variant = rest.partition("+")
     if not name:
         raise SystemExit("voice_check: a voice is ENGINE:NAME[+VARIANT], e.g. flite:rms")
+    if engine not in ENGINES:
+        raise SystemExit("voice_check: no engine %r (one of: %s)" % (engine, ", ".join(ENGINES)))
     return (engine, name, variant)
 
 
@@ -53,6 +57,7 @@ def main(argv=None):
         "of that word hears (its score reaches its cutoff)",
     )
     args = ap.parse_args(argv)
+    voices = {v: parse_voice(v) for v in args.voices}  # every name checked before any work
     if args.microwakeword and args.word not in evaluate.MWW_WORDS:
         raise SystemExit(
             "voice_check: --microwakeword needs --word %s" % " or ".join(evaluate.MWW_WORDS)
@@ -75,8 +80,7 @@ def main(argv=None):
         "clips heard (of %d per phrase: speeds %s x pitch settings %s), clean audio"
         % (per_clip, SPEEDS, PITCHES)
     )
-    for v in args.voices:
-        voice = parse_voice(v)
+    for v, voice in voices.items():
         row, total, mww = [], 0, 0
         for label, text in phrases.items():
             heard = 0
@@ -99,4 +103,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except HushwordError as e:  # a voice whose engine is missing, a TTS failure: one line
+        sys.exit("voice_check: %s" % e)

@@ -22,6 +22,8 @@ def test_counts_clips_heard_per_voice(capsys, tmp_path, monkeypatch, script):
 def test_bad_voice_is_one_line(script):
     with pytest.raises(SystemExit, match="ENGINE:NAME"):
         script("voice_check").parse_voice("rms")
+    with pytest.raises(SystemExit, match="no engine 'nosuch'"):
+        script("voice_check").parse_voice("nosuch:voice")
 
 
 def test_microwakeword_column_counts_its_clips_too(capsys, tmp_path, monkeypatch, script):
