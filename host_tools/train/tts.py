@@ -9,6 +9,7 @@ the same on every machine and every run.
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -189,19 +190,17 @@ def voice_pools(accented=False, kokoro=False):
 _PHONEMES = {}
 
 
-def espeak_phonemes(text, voice="en-us", ipa=False):
+def espeak_phonemes(text, voice="en-us", ipa=False, tie=False):
     """espeak-ng's phoneme transcription of `text` (its own notation, as "[[...]]" input
-    takes it; `ipa`: in IPA instead)."""
-    if (text, voice, ipa) not in _PHONEMES:
-        r = subprocess.run(
-            ["espeak-ng", "-q", "--ipa" if ipa else "-x", "-v", voice, text],
-            capture_output=True,
-            text=True,
-        )
+    takes it; `ipa`: in IPA instead; `tie`: with "^" joining multi-letter phonemes)."""
+    key = (text, voice, ipa, tie)
+    if key not in _PHONEMES:
+        cmd = ["espeak-ng", "-q", "--ipa" if ipa else "-x"] + (["--tie=^"] if tie else [])
+        r = subprocess.run(cmd + ["-v", voice, text], capture_output=True, text=True)
         if r.returncode != 0:
             raise HushwordError("espeak-ng failed: %s" % r.stderr.strip()[:200])
-        _PHONEMES[text, voice, ipa] = " ".join(r.stdout.split())
-    return _PHONEMES[text, voice, ipa]
+        _PHONEMES[key] = " ".join(r.stdout.split())
+    return _PHONEMES[key]
 
 
 def voice_name(v):
@@ -423,25 +422,13 @@ _KOKORO_FROM_ESPEAK = sorted(
 
 def kokoro_ipa(text):
     """`text` in Kokoro's phonemes, from espeak-ng's American English IPA."""
-    import re
-
-    key = (text, "kokoro")
-    if key not in _PHONEMES:
-        r = subprocess.run(
-            ["espeak-ng", "-q", "--ipa", "--tie=^", "-v", "en-us", text],
-            capture_output=True,
-            text=True,
-        )
-        if r.returncode != 0:
-            raise HushwordError("espeak-ng failed: %s" % r.stderr.strip()[:200])
-        ps = " ".join(r.stdout.split())
-        for old, new in _KOKORO_FROM_ESPEAK:
-            ps = ps.replace(old, new)
-        ps = re.sub("(\\S)\u0329", "ᵊ\\1", ps).replace("\u0329", "")
-        for old, new in (("ɜːɹ", "ɜɹ"), ("ɜː", "ɜɹ"), ("ɪə", "iə"), ("ː", ""), ("^", "")):
-            ps = ps.replace(old, new)
-        _PHONEMES[key] = ps
-    return _PHONEMES[key]
+    ps = espeak_phonemes(text, "en-us", ipa=True, tie=True)
+    for old, new in _KOKORO_FROM_ESPEAK:
+        ps = ps.replace(old, new)
+    ps = re.sub("(\\S)\u0329", "ᵊ\\1", ps).replace("\u0329", "")
+    for old, new in (("ɜːɹ", "ɜɹ"), ("ɜː", "ɜɹ"), ("ɪə", "iə"), ("ː", ""), ("^", "")):
+        ps = ps.replace(old, new)
+    return ps
 
 
 _KOKORO = {}
