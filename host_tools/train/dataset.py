@@ -73,27 +73,27 @@ class Recipe:
         return self.spellings[int(rng.integers(0, len(self.spellings)))], 1
 
     def negative_text(self, rng, kind):
+        """(text, free) of one negative; free: any sentence would do (made-up speech)."""
         if kind == "confusable":
             conf = corpus.CONFUSABLES.get(self.task) or corpus.partial_confusables(
                 self.spellings[0], rng
             )
             pool = conf + corpus.other_targets(self.task)
             if not conf or rng.random() < 0.25:
-                return corpus.sentence(rng, 1, 4)
-            return pool[int(rng.integers(0, len(pool)))]
+                return corpus.sentence(rng, 1, 4), True
+            return pool[int(rng.integers(0, len(pool)))], False
         if kind == "unknown":
             r = rng.random()
             if r < 0.4:
-                return corpus.UNKNOWN_PHRASES[int(rng.integers(0, len(corpus.UNKNOWN_PHRASES)))]
+                k = int(rng.integers(0, len(corpus.UNKNOWN_PHRASES)))
+                return corpus.UNKNOWN_PHRASES[k], False
             if r < 0.8:  # generated near-commands: the list above is only a sample of them
-                return corpus.command_confusable(rng)
+                return corpus.command_confusable(rng), False
             pool = corpus.SPELLINGS["hey_jarvis"] + corpus.SPELLINGS["alexa"]
-            return (
-                pool[int(rng.integers(0, len(pool)))]
-                if rng.random() < 0.3
-                else (corpus.sentence(rng, 1, 3))
-            )
-        return corpus.sentence(rng)
+            if rng.random() < 0.3:
+                return pool[int(rng.integers(0, len(pool)))], False
+            return corpus.sentence(rng, 1, 3), True
+        return corpus.sentence(rng), True
 
 
 # Training draws the engine first: flite has a handful of voices and espeak-ng hundreds, and
@@ -129,6 +129,12 @@ def pick_voice(rng, voices, weights=None):
     return by[e][int(rng.integers(0, len(by[e])))]
 
 
+# What Kokoro's voices say where any sentence would do: a fixed pool, so that its slow renders
+# are made once per voice and reused (tts.synth changes their tempo and pitch), where made-up
+# sentences would each cost a render. Kokoro still speaks in the negatives as often as in the
+# positives, so its timbre is no cue for the target.
+KOKORO_SENTENCES = corpus.sentences(np.random.default_rng(20251), 64)
+
 # Share of espeak-ng positives said with accent rules (corpus.ACCENT_RULES for a wake word,
 # corpus.COMMAND_ACCENT_RULES for the commands).
 ACCENT_P = 0.4
@@ -136,14 +142,17 @@ ACCENT_P = 0.4
 EQ_P, EQ_DB = 0.6, 12.0
 
 
-def _voice_speech(rng, voices, text, cache, accent=None, rules=None):
+def _voice_speech(rng, voices, text, cache, accent=None, rules=None, free=False):
     """One clip of `text` in a random voice; `accent`: the plain phrase, when the clip may be
     said with accent rules (`rules`, default corpus.ACCENT_RULES; espeak-ng voices only: they
-    read phonemes)."""
+    read phonemes); `free`: `text` is made-up speech, and a Kokoro voice says one of
+    KOKORO_SENTENCES instead."""
     v = pick_voice(rng, voices)
     speed = float(rng.uniform(0.7, 1.4))
     pitch = float(rng.uniform(0.0, 1.0))
     warp = float(rng.uniform(0.82, 1.18)) if rng.random() < 0.6 else 1.0
+    if free and v[0] == "kokoro":
+        text = KOKORO_SENTENCES[int(rng.integers(0, len(KOKORO_SENTENCES)))]
     if accent and v[0] == "espeak" and rng.random() < ACCENT_P:
         text = corpus.accent_variant(rng, tts.espeak_phonemes(accent), rules)
     x = tts.synth(v, text, speed, pitch, cache, warp).astype(np.float32)
@@ -181,16 +190,17 @@ def make_example(task, split, seed, index, voices, cache=TTS_CACHE):
     speech = np.zeros(n, np.float32)
 
     if kind in ("target", "confusable", "unknown"):
+        free = False
         if kind == "target":
             text, lab = recipe.target_text(rng)
         else:
-            text, lab = recipe.negative_text(rng, kind), speech_label
+            (text, free), lab = recipe.negative_text(rng, kind), speech_label
         accent, rules = None, None
         if kind == "target" and task == "commands":
             accent, rules = corpus.COMMANDS[lab], corpus.COMMAND_ACCENT_RULES
         elif kind == "target":
             accent = recipe.spellings[0]
-        clip = _voice_speech(rng, voices, text, cache, accent, rules)
+        clip = _voice_speech(rng, voices, text, cache, accent, rules, free)
         if rng.random() < 0.4:
             clip = augment.reverb(rng, clip)
         # tts.trim keeps 1600 samples of padding after the last loud sample.
@@ -213,12 +223,12 @@ def make_example(task, split, seed, index, voices, cache=TTS_CACHE):
             labels[first:] = 0
         talk_first = rng.random() < (0.45 if task == "commands" else 0.25) and start > 12000
         if talk_first:  # someone was talking just before the phrase
-            before = corpus.sentence(rng, 2, 5)
+            before, free = corpus.sentence(rng, 2, 5), True
             if task == "commands" and rng.random() < 0.6:
                 # On the device a command follows a wake word: often the wake word itself.
                 wake = corpus.SPELLINGS["hey_jarvis"] + corpus.SPELLINGS["alexa"]
-                before = wake[int(rng.integers(0, len(wake)))]
-            other = _voice_speech(rng, voices, before, cache)
+                before, free = wake[int(rng.integers(0, len(wake)))], False
+            other = _voice_speech(rng, voices, before, cache, free=free)
             gap = int(rng.uniform(0.1, 0.6) * tts.RATE)
             o_end = max(0, start - gap)
             o = other[-o_end:] if o_end else other[:0]
@@ -228,7 +238,8 @@ def make_example(task, split, seed, index, voices, cache=TTS_CACHE):
     elif kind == "speech":
         pos = int(rng.integers(0, 8000))
         while pos < n:
-            s = _voice_speech(rng, voices, recipe.negative_text(rng, "speech"), cache)
+            text, free = recipe.negative_text(rng, "speech")
+            s = _voice_speech(rng, voices, text, cache, free=free)
             if rng.random() < 0.3:
                 s = augment.reverb(rng, s)
             s = s[: n - pos]
@@ -307,11 +318,10 @@ def build(task, split, seed, count, voices, cache_root, jobs=2):
 
     Built in chunks that are saved as they finish, so an interrupted build resumes.
     """
-    key = hashlib.sha1(
-        repr(
-            (task, split, seed, count, [tts.voice_name(v) for v in voices], 9, _phrases(task))
-        ).encode()
-    ).hexdigest()[:12]
+    what = (task, split, seed, count, [tts.voice_name(v) for v in voices], 9, _phrases(task))
+    if any(v[0] == "kokoro" for v in voices):
+        what += (KOKORO_SENTENCES, "tempo")
+    key = hashlib.sha1(repr(what).encode()).hexdigest()[:12]
     out = os.path.join(cache_root, "%s-%s-%s.npz" % (task, split, key))
     if os.path.exists(out):
         d = np.load(out)

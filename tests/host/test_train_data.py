@@ -124,7 +124,7 @@ def test_example_kinds_are_the_kinds_examples_are_made_of(monkeypatch):
     assert set(kinds) == set(dataset.Recipe("hey_jarvis").kinds)
     said = []
 
-    def speech(rng, voices, text, cache, accent=None, rules=None):  # only labels matter
+    def speech(rng, voices, text, cache, accent=None, rules=None, free=False):  # labels only
         said.append(text)
         return np.zeros(8000, np.float32)
 
@@ -296,13 +296,34 @@ def test_kokoro_voices_train_only_on_request_and_say_english_reproducibly(tmp_pa
     voice = ("kokoro", "jm_kumo", "jf_alpha")
     a = tts.synth(voice, "hey jarvis", 1.07, 0.3, str(tmp_path), 0.9)
     raw = list((tmp_path / "kokoro").iterdir())
-    assert len(raw) == 1  # the render at speed 1.1, before pitch and size
+    slow = tts.synth(voice, "hey jarvis", 0.7, 0.3, str(tmp_path), 0.9)
+    assert len(raw) == 1 and list((tmp_path / "kokoro").iterdir()) == raw  # one render
     b = tts.synth(voice, "hey jarvis", 1.12, 0.7, None, 0.9)  # same render, other pitch
     c = tts.synth(voice, "hey jarvis", 1.07, 0.3, None, 0.9)
-    slow = tts.synth(voice, "hey jarvis", 0.7, 0.3, None, 0.9)
     assert a.dtype == np.int16 and np.array_equal(a, c) and not np.array_equal(a, b)
     assert 0.4 * tts.RATE < len(a) < len(slow) < 2.0 * tts.RATE
     assert np.abs(a.astype(np.int32)).max() > 3000
+
+
+def test_kokoro_voices_say_made_up_speech_from_a_fixed_pool(monkeypatch):
+    said = []
+
+    def synth(voice, text, speed=1.0, pitch=0.5, cache_dir=None, warp=1.0):  # what is said
+        said.append((voice[0], text))
+        return np.full(int(tts.RATE * (0.3 + 0.06 * len(text))), 5000, np.int16)
+
+    monkeypatch.setattr(tts, "synth", synth)
+    monkeypatch.setattr(dataset, "featurize", lambda s: np.zeros((len(s) // 320, 32), np.int8))
+    voices = [("kokoro", "jf_alpha", ""), ("espeak", "en", "")]
+    targets = set(corpus.SPELLINGS["alexa"])
+    phrases = targets | set(corpus.CONFUSABLES["alexa"] + corpus.other_targets("alexa"))
+    for i in range(120):
+        dataset.make_example("alexa", "train", 0, i, voices)
+    kokoro = {t for e, t in said if e == "kokoro"}
+    made_up = {t for e, t in said if e == "espeak" and t not in phrases and "[[" not in t}
+    assert targets & kokoro and kokoro - phrases  # Kokoro says targets and free speech
+    assert len(made_up) > 20 and not made_up & set(dataset.KOKORO_SENTENCES)  # espeak-ng's
+    assert kokoro <= phrases | set(dataset.KOKORO_SENTENCES)  # Kokoro's from its pool
 
 
 def test_missing_kokoro_voices_are_one_clear_line(monkeypatch):
