@@ -246,7 +246,7 @@ def synth(voice, text, speed=1.0, pitch=0.5, cache_dir=None, warp=1.0):
     if abs(warp - 1.0) > 1e-3:
         params += (round(warp, 3),)
     if voice[0] == "kokoro":
-        params += ("tempo",)  # its speed is sox's tempo (its renders at other speeds were)
+        params += ("tempo",)  # speed set by sox, not by the model: apart from older clips
     key = hashlib.sha1(repr(params).encode()).hexdigest()
     if cache_dir:
         path = os.path.join(cache_dir, key[:2], key + ".npy")
