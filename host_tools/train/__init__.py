@@ -68,7 +68,7 @@ def add_arguments(parser):
         "respelled in their language (8 more speakers, one of them for validation; needs "
         "make train-deps). Measured here: the command model heard new speakers better "
         "but took more near-commands for commands, and hey_jarvis missed more; off by "
-        "default (README)",
+        "default (docs/models/experiments.md)",
     )
     parser.add_argument(
         "--kokoro-voices",
@@ -83,7 +83,8 @@ def add_arguments(parser):
         help="command model only: 80 channels instead of 64, with 4-bit weights in its first "
         "and pointwise layers, so it fits the same device RAM; 1.46 times the MACs and about "
         "a third longer training. Measured here: better on every validation build, but not on "
-        "the held-out set (it accepted more unknown phrases); off by default (README)",
+        "the held-out set (it accepted more unknown phrases); off by default "
+        "(docs/models/experiments.md)",
     )
     parser.add_argument(
         "--calibrate",
