@@ -24,8 +24,8 @@ def _rng(seed, *names):
     return np.random.default_rng([seed, zlib.crc32(repr(("heldout",) + names).encode())])
 
 
-def _say(rng, voices, text, cache):
-    v = dataset.pick_voice(rng, voices, ENGINE_P)
+def _say(rng, voices, text, cache, engine_p=ENGINE_P):
+    v = dataset.pick_voice(rng, voices, engine_p)
     x = tts.synth(v, text, float(rng.uniform(0.8, 1.3)), float(rng.uniform(0, 1)), cache)
     return x.astype(np.float32), tts.voice_name(v)
 
@@ -42,22 +42,24 @@ def _dress(rng, x, lead, tail):
     return augment.to_int16(augment.level(rng, x, -15.0, 6.0))
 
 
-def phrase_stream(texts_labels, seed, name, cache=tts.cache_dir()):
+def phrase_stream(texts_labels, seed, name, cache=tts.cache_dir(), voices=None):
     """One long stream of phrases, each in its own slot of background.
 
     Returns (int16 samples, [(label, start_s, end_s, voice)]) where end_s is the end of speech.
+    `voices`: said by these, drawn alike (default: the test pool, by ENGINE_P).
     """
     # Each phrase's audio depends on (seed, name, its index) only; the file on all of them.
-    key = zlib.crc32(repr((seed, texts_labels)).encode())
+    key = zlib.crc32(repr((seed, texts_labels) + ((voices,) if voices else ())).encode())
     path = os.path.join(CACHE, "%s-%08x.npz" % (name, key))
     if os.path.exists(path):
         d = np.load(path, allow_pickle=True)
         return d["x"], list(d["meta"])
-    voices = tts.voice_pools()["test"]
+    engine_p = {dataset.voice_group(v): 1.0 for v in voices} if voices else ENGINE_P
+    voices = voices or tts.voice_pools()["test"]
     parts, meta, pos = [], [], 0
     for i, (text, label) in enumerate(texts_labels):
         rng = _rng(seed, name, i)
-        x, vname = _say(rng, voices, text, cache)
+        x, vname = _say(rng, voices, text, cache, engine_p)
         lead = int(rng.uniform(0.8, 1.2) * RATE)
         tail = int(rng.uniform(1.3, 1.6) * RATE)
         y = _dress(rng, x, lead, tail)
