@@ -54,7 +54,7 @@ test-dut: setup
 model: train-deps
 	$(HW) train --word hey_jarvis
 	$(HW) train --word alexa --kokoro-voices --tries 3   # neural voices too, best of 3 on validation: README, Neural voices
-	$(HW) train --commands --init-seed 1   # the shipped command model is its second initialisation
+	$(HW) train --commands --kokoro-voices --init-seed 1   # neural voices too; its second initialisation: README, Neural voices
 
 eval: setup
 	$(HW) eval

@@ -27,7 +27,7 @@ def test_cutoff_is_set_saved_and_holds_after_a_reset(tmp_path, capsys):
         assert "between 0.05 and 0.999" in capsys.readouterr().err
         assert cli.main(["cutoff", "--port", port, "hey_jarvis", "high"]) == 2
         assert "a number such as 0.95" in capsys.readouterr().err
-        # The demo's two commands score 0.85 and 0.88 at the shipped cutoff (0.84).
+        # The demo's two commands score 0.94 and 0.97 at the shipped cutoff (0.86).
         assert cli.main(["cutoff", "--port", port, "commands", "0.95"]) == 0
         assert "commands     0.950  set on this board" in capsys.readouterr().out
         assert cli.main(["info", "--port", port]) == 0
@@ -41,7 +41,7 @@ def test_cutoff_is_set_saved_and_holds_after_a_reset(tmp_path, capsys):
     finally:
         stop(proc)
     # After a reset the saved cutoff holds: the demo's commands now fire only once the model's
-    # smoothed score reaches 0.95 (at the shipped cutoff they fire at 0.85 and 0.88).
+    # smoothed score reaches 0.95 (at the shipped cutoff they fire at 0.94 and 0.97).
     demo = paths.ROOT / "assets" / "demo.wav"
     proc, port = start_sim(fs, [demo], lead_in=0.5, fresh=False)
     try:

@@ -61,7 +61,7 @@ def test_scores_each_model_on_its_folders(rec, capsys):
     (w,) = c["wrong"]
     assert (w["file"], w["said"], w["heard"]) == ("stop/1.wav", "stop", "lights_on")
     # How close "stop" came: its highest smoothed score in the clip, below the cutoff.
-    assert 0 <= w["peak"] < 0.84
+    assert 0 <= w["peak"] < 0.86
     assert c["accepted"] == [{"file": "unknown/1.wav", "as": "lights_on"}]
     assert c["unknown_accepted"] == 1.0 and c["false_accepts_window_open"] == []
 
