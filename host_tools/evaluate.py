@@ -123,6 +123,16 @@ def hits(ev_times, meta):
     return np.array(out)
 
 
+def heard_as(ev_t, ev_lab, meta):
+    """Per phrase: the label of the first event between its start and HIT_AFTER_S after its
+    end, or None."""
+    out = []
+    for _, start, end, _ in meta:
+        i = np.searchsorted(ev_t, start)
+        out.append(ev_lab[i] if i < len(ev_t) and ev_t[i] <= end + HIT_AFTER_S else None)
+    return out
+
+
 def det(score_pos, meta, score_neg, frame_s, refr, neg_hours, warmup=0, scale=255):
     """FRR and false accepts/hour over DET_CUTOFFS (scale 255: integer device scores)."""
     rows = []
@@ -301,9 +311,7 @@ def evaluate_commands(name, man, bin_path, neg, neg_hours, args, log):
     ev_t, ev_lab = reference_events(stream, args.models, name)
     confusion, accepted = {}, []
     by_engine = {}  # engine -> [commands, correct, unknown phrases, accepted]
-    for (lab, st, en, voice), (text, _) in zip(meta, texts):
-        i = np.searchsorted(ev_t, st)
-        got = ev_lab[i] if i < len(ev_t) and ev_t[i] <= en + HIT_AFTER_S else None
+    for (lab, st, en, voice), (text, _), got in zip(meta, texts, heard_as(ev_t, ev_lab, meta)):
         e = by_engine.setdefault(voice.split(":")[0], [0, 0, 0, 0])
         if lab == "unknown":
             e[2] += 1

@@ -11,8 +11,8 @@ false accepts per hour are `hushword eval`'s.
     python scripts/neural_check.py                          # firmware/models
     python scripts/neural_check.py firmware/models runs/x   # side by side
 
-Needs Kokoro (make train-deps); a render takes about 0.45 s, the first run about 5 min, and
-renders and streams are cached under .cache/hushword/.
+Needs Kokoro (make train-deps); a render takes about 0.45 s on one core, and renders and streams
+are cached under .cache/hushword/.
 """
 
 import argparse
@@ -50,12 +50,7 @@ def check_commands(d, models, per_command, vs):
         heldout.command_texts(per_command, 6 * per_command), SEED, "neural-cmd", voices=vs
     )
     evs = reference.run(stream, d, True, models=models)
-    ev_t = np.array([e["t"] for e in evs])
-    ev_lab = [e["label"] for e in evs]
-    got = []
-    for lab, st, en, _ in meta:
-        i = np.searchsorted(ev_t, st)
-        got.append(ev_lab[i] if i < len(ev_t) and ev_t[i] <= en + evaluate.HIT_AFTER_S else None)
+    got = evaluate.heard_as(np.array([e["t"] for e in evs]), [e["label"] for e in evs], meta)
     rows = []
     for v, idx in [("all", range(len(meta)))] + list(by_voice(meta).items()):
         cmd = [i for i in idx if meta[i][0] != "unknown"]
