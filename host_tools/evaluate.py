@@ -47,7 +47,11 @@ def add_arguments(parser):
         "--seed", type=int, default=1234, help="held-out audio seed (default: %(default)s)"
     )
     parser.add_argument(
-        "--minutes", type=float, default=60.0, help="minutes of negative audio (default: 60)"
+        "--minutes",
+        type=float,
+        default=120.0,
+        help="minutes of negative audio (default: 120; the wake-word target, 0.5 false "
+        "accepts per hour, is one false accept in two hours)",
     )
     parser.add_argument(
         "--positives",
