@@ -79,6 +79,9 @@ DEFAULT_COMMAND_CHANNELS = 64
 # for 1.46 times the MACs.
 WIDE_COMMAND_CHANNELS = 80
 WIDE_COMMAND_W4 = ("conv0", "pw")
+# `hushword train --word W --wide`: the wake model at C=56 with the same 4-bit layers, the
+# widest under the 1.0 M MACs per second a wake model may take (C=64 would take 1.2 M).
+WIDE_WAKE_CHANNELS = 56
 
 MAX_ACC = 1 << 22
 MAX_RMUL = 1 << 13

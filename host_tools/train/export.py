@@ -26,7 +26,7 @@ def quantized_probs(bin_path, x):
     return np.stack(probs).astype(np.float64) / 255.0
 
 
-def _write(model, recipe, task, calib, out_base, cutoff, extra):
+def _write(model, recipe, task, calib, out_base, cutoff, extra, window=loop.WINDOW):
     from host_tools import modelfile
 
     kind = "command" if task == "commands" else "wake"
@@ -38,7 +38,7 @@ def _write(model, recipe, task, calib, out_base, cutoff, extra):
         out_base,
         input_scale=model.input_scale,
         probability_cutoff=cutoff,
-        sliding_window=loop.WINDOW,
+        sliding_window=window,
         refractory_s=REFRACTORY_S,
         warmup_frames=WARMUP_FRAMES,
         **extra,
@@ -59,17 +59,19 @@ def _training_voices(voices):
 
 def choose_cutoff(bin_path, task, seed, xva, yva):
     """The cutoff for the model in `bin_path` on validation examples (seed `seed`), with
-    what the int8 model scores there at that cutoff: {"cutoff": .., "val_..._int8": ..}."""
+    what the int8 model scores there at that cutoff: {"cutoff": .., "window": detector
+    window (frames; chosen here for a wake word), "val_..._int8": ..}."""
     from host_tools.train import dataset
 
     probs = quantized_probs(bin_path, xva)
     if task == "commands":
         err, cutoff, acc, unk = loop.command_metrics(probs, yva, dataset.Recipe(task).labels)
-        q = {"val_accuracy_int8": acc, "val_unknown_accept_int8": unk}
+        q = {"val_accuracy_int8": acc, "val_unknown_accept_int8": unk, "window": loop.WINDOW}
     else:
         soundalike = dataset.example_kinds(task, "val", seed, len(xva)) == "confusable"
-        frr, cutoff, alike = loop.wake_metrics(probs, yva, soundalike)
-        q = {"val_frr_int8": frr, "val_soundalike_accept_int8": alike}
+        w = loop.wake_window(probs, yva, soundalike)
+        frr, cutoff, alike = loop.wake_metrics(probs, yva, soundalike, w)
+        q = {"val_frr_int8": frr, "val_soundalike_accept_int8": alike, "window": w}
     q["cutoff"] = cutoff
     return q
 
@@ -98,16 +100,20 @@ def calibrate(task, out_dir, seed=0, quick=False, jobs=2, log=print, accented=Fa
     old = dict(manifest["probability_cutoff"])
     labels = [lb for lb in manifest["labels"] if lb not in modelfile.NEVER_FIRE]
     manifest["probability_cutoff"] = {lb: round(q["cutoff"], 4) for lb in labels}
+    old_w, manifest["sliding_window"] = manifest.get("sliding_window"), q["window"]
     for k, v in q.items():
-        if k != "cutoff":
+        if k not in ("cutoff", "window"):
             manifest[k] = round(v, 4)
     tmp = manifest_path + ".tmp"
     with open(tmp, "w") as f:
         f.write(json.dumps(manifest, indent=1) + "\n")
     os.replace(tmp, manifest_path)
-    scores = {k: round(v, 4) for k, v in q.items() if k != "cutoff"}
+    scores = {k: round(v, 4) for k, v in q.items() if k not in ("cutoff", "window")}
     was = ", ".join(sorted({"%.4f" % v for v in old.values()}))
-    log("%s: cutoff %s -> %.4f; on validation voices: %s" % (task, was, q["cutoff"], scores))
+    log(
+        "%s: cutoff %s -> %.4f, window %s -> %d frames; on validation voices: %s"
+        % (task, was, q["cutoff"], old_w, q["window"], scores)
+    )
     return manifest
 
 
@@ -140,7 +146,7 @@ def export_model(
     # Re-choose the cutoff on what the device will compute.
     q = choose_cutoff(out_base + ".bin", task, seed, *val)
     log("int8 model on validation voices: %s" % json.dumps(q))
-    extra.update({k: round(v, 4) for k, v in q.items() if k != "cutoff"})
+    extra.update({k: round(v, 4) for k, v in q.items() if k not in ("cutoff", "window")})
     extra["training"] = {
         "seed": seed,
         "init_seed": init,
@@ -149,7 +155,9 @@ def export_model(
         "train_seconds": round(state["train_s"], 1),
         "best_epoch": int(best["epoch"]),
     }
-    manifest = _write(model, recipe, task, calib, out_base, round(q["cutoff"], 4), extra)
+    manifest = _write(
+        model, recipe, task, calib, out_base, round(q["cutoff"], 4), extra, q["window"]
+    )
     # The epoch history stays with the cache, not next to the model the device loads.
     hist = os.path.join(loop.CACHE, "runs", task + ".history.json")
     os.makedirs(os.path.dirname(hist), exist_ok=True)

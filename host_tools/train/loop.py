@@ -11,8 +11,12 @@ from host_tools.errors import HushwordError
 from host_tools.train import dataset, tts
 
 CACHE = os.path.join(".cache", "hushword")
-# Detector smoothing the cutoff is chosen for: mean of the last WINDOW frame probabilities.
+# Detector smoothing: the detector fires on the mean of the last WINDOW frame probabilities.
+# The loss, epoch selection and the command model use WINDOW; a wake model's detector window
+# is chosen on validation from WAKE_WINDOWS (60 or 160 ms), after training: a longer phrase
+# stays hot long enough for a longer mean, which brief sound-alike peaks do not reach.
 WINDOW = 3
+WAKE_WINDOWS = (3, 8)
 # False accepts per hour the wake cutoff is chosen for on validation audio (target is 0.5).
 TARGET_FA_PER_HOUR = 0.25
 TARGET_UNKNOWN_ACCEPT = 0.01
@@ -41,9 +45,10 @@ def smooth(p, w=WINDOW):
     return (c[:, w:] - c[:, :-w]) / w
 
 
-def wake_scores(probs, y):
-    """Per example: max smoothed score; positives only where the phrase has been said."""
-    s = smooth(probs[:, :, 1])
+def wake_scores(probs, y, w=WINDOW):
+    """Per example: max smoothed score (`w` frames); positives only where the phrase has been
+    said."""
+    s = smooth(probs[:, :, 1], w)
     pos = (y == 1).any(axis=1)
     after = (np.cumsum((y == 1) | (y == -1), axis=1) > 0) & pos[:, None]
     # Positives are scored from the start of the phrase on; what comes before it counts as
@@ -70,12 +75,12 @@ def _rule_cutoff(neg_score, soundalike, frames, looser=0):
     return float(np.clip(max(cuts), 0.3, 0.999))
 
 
-def wake_metrics(probs, y, soundalike=None):
+def wake_metrics(probs, y, soundalike=None, w=WINDOW):
     """(FRR at the validation cutoff, cutoff, share of sound-alikes accepted). The cutoff is
     the lowest that keeps the other negative audio within TARGET_FA_PER_HOUR and accepts at
     most TARGET_SOUNDALIKE_ACCEPT of the examples in `soundalike` (a mask; None: no such
-    examples, every negative counts as audio)."""
-    pos, pos_score, neg_score = wake_scores(probs, y)
+    examples, every negative counts as audio). `w`: the detector's window."""
+    pos, pos_score, neg_score = wake_scores(probs, y, w)
     if soundalike is None:
         soundalike = np.zeros(len(y), bool)
     cutoff = _rule_cutoff(neg_score, soundalike, y.shape[1])
@@ -84,17 +89,24 @@ def wake_metrics(probs, y, soundalike=None):
     return frr, cutoff, accepted
 
 
-def wake_selection_error(probs, y, soundalike=None):
+def wake_selection_error(probs, y, soundalike=None, w=WINDOW):
     """Epoch selection: mean FRR at the shipping rule's cutoff and the three next ones down
     (each letting one more negative of each group through). One stray negative moves the
     shipped cutoff a lot; this average barely moves with it."""
-    pos, pos_score, neg_score = wake_scores(probs, y)
+    pos, pos_score, neg_score = wake_scores(probs, y, w)
     if not pos.any():
         return 1.0
     if soundalike is None:
         soundalike = np.zeros(len(y), bool)
     cuts = [_rule_cutoff(neg_score, soundalike, y.shape[1], k) for k in range(4)]
     return float(np.mean([np.mean(pos_score[pos] < c) for c in cuts]))
+
+
+def wake_window(probs, y, soundalike=None):
+    """The detector window for a wake model: of WAKE_WINDOWS, the one with the lowest
+    selection error on these validation examples (the shorter one on a tie)."""
+    errs = [wake_selection_error(probs, y, soundalike, w) for w in WAKE_WINDOWS]
+    return WAKE_WINDOWS[int(np.argmin(errs))]
 
 
 def command_metrics(probs, y, labels, cutoff=None):
@@ -219,10 +231,8 @@ def train(
     initial weights, the example order and the feature jitter, so another value trains another
     model on the same cached data. `accented`: festival's voices of other languages among the
     training and validation voices (tts.voice_pools); `kokoro`: Kokoro's voices among the
-    training voices. `wide`: the command model at
-    modelfile.WIDE_COMMAND_CHANNELS with 4-bit weights (same device RAM, more MACs)."""
-    if wide and task != "commands":
-        raise HushwordError("--wide is for the command model (--commands)")
+    training voices. `wide`: the model at modelfile.WIDE_COMMAND_CHANNELS (commands) or
+    WIDE_WAKE_CHANNELS (wake words) with 4-bit weights (same device RAM, more MACs)."""
     torch = _torch()
     tts.require_engines()
     init = seed if init_seed is None else init_seed
@@ -253,6 +263,10 @@ def train(
         )
     elif task == "commands":
         model = KeywordNet(modelfile.DEFAULT_COMMAND_CHANNELS, recipe.n_out)
+    elif wide:
+        model = KeywordNet(
+            modelfile.WIDE_WAKE_CHANNELS, recipe.n_out, w4=modelfile.WIDE_COMMAND_W4
+        )
     else:
         model = KeywordNet(modelfile.DEFAULT_WAKE_CHANNELS, recipe.n_out)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)

@@ -119,6 +119,31 @@ def test_wake_cutoff_holds_sound_alikes_to_their_own_limit():
     assert loop.wake_selection_error(probs, y) > want  # everything counted as audio
 
 
+def test_wake_window_is_chosen_on_validation():
+    """A long phrase stays hot for many frames and brief sound-alike peaks do not: the longer
+    window keeps the peaks under a cutoff the phrase still reaches. A short word's brief hot
+    zone needs the short window."""
+    from host_tools.train import loop
+
+    n, t = 300, 40
+    y = np.zeros((n, t), np.int64)
+    y[:100, 20:30] = 1
+    alike = np.zeros(n, bool)
+    alike[200:] = True
+    probs = np.zeros((n, t, 2))
+    probs[:100, 20:30, 1] = np.linspace(0.5, 1.0, 100)[:, None]  # hot for 10 frames
+    probs[200:, 10:13, 1] = 0.97  # sound-alikes: 3 frames near certain
+    assert loop.wake_window(probs, y, alike) == 8
+    frr8, cut8, _ = loop.wake_metrics(probs, y, alike, 8)
+    frr3, cut3, _ = loop.wake_metrics(probs, y, alike, 3)
+    assert cut8 < cut3 and frr8 < frr3
+    probs[:100, 20:30, 1] = 0.0
+    probs[:100, 20:23, 1] = np.linspace(0.5, 1.0, 100)[:, None]  # a short word: 3 hot frames
+    probs[200:, 10:13, 1] = 0.0
+    probs[200:, 5:25, 1] = 0.3  # sound-alikes: long, lukewarm
+    assert loop.wake_window(probs, y, alike) == 3
+
+
 def test_example_kinds_are_the_kinds_examples_are_made_of(monkeypatch):
     kinds = dataset.example_kinds("hey_jarvis", "val", 0, 400)
     assert set(kinds) == set(dataset.Recipe("hey_jarvis").kinds)
