@@ -279,7 +279,7 @@ def train(
     key = hashlib.sha1(
         repr(
             (task, init, quick, epochs, xtr.shape, int(xtr[::97].sum()), RECIPE)
-            + (("wide",) if wide else ())
+            + (("wide", model.channels) if wide else ())
         ).encode()
     ).hexdigest()[:10]
     ckpt_path = os.path.join(CACHE, "ckpt", "%s-%s.pt" % (task, key))
