@@ -135,10 +135,12 @@ def write_card(out_dir, r, man, summary):
     ]
     if "val_soundalike_accept_int8" in man:
         lines.append(
-            "| cutoff chosen on validation voices | lowest with at most %.2f false accepts/hour "
+            "| cutoff and window chosen on validation voices | window of %s frames, the one "
+            "with fewer misses; cutoff the lowest with at most %.2f false accepts/hour "
             "of other audio and %s of sound-alike phrases accepted; there: FRR %s, "
             "sound-alikes accepted %s |"
             % (
+                " or ".join(str(w) for w in loop.WAKE_WINDOWS),
                 loop.TARGET_FA_PER_HOUR,
                 _pct(loop.TARGET_SOUNDALIKE_ACCEPT),
                 _pct(man["val_frr_int8"]),

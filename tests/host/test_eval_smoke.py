@@ -64,7 +64,10 @@ def test_eval_writes_cards_and_json(tmp_path, monkeypatch, capsys):
     assert "microwakeword" in r or importlib.util.find_spec("pymicro_wakeword") is None
     card = (out / "alexa.md").read_text()
     assert card.startswith("# Model card: `alexa`")
-    assert "cutoff chosen on validation voices" in card and "of them on sound-alike" in card
+    assert (
+        "cutoff and window chosen on validation voices" in card
+        and "of them on sound-alike" in card
+    )
     assert (out / "alexa_det.png").read_bytes()[:4] == b"\x89PNG"
 
 
