@@ -13,8 +13,8 @@ from host_tools.train import dataset, tts
 CACHE = os.path.join(".cache", "hushword")
 # Detector smoothing: the detector fires on the mean of the last WINDOW frame probabilities.
 # The loss, epoch selection and the command model use WINDOW; a wake model's detector window
-# is chosen on validation from WAKE_WINDOWS (60 or 160 ms), after training: a longer phrase
-# stays hot long enough for a longer mean, which brief sound-alike peaks do not reach.
+# is chosen on validation from WAKE_WINDOWS (60 or 160 ms), after training: a phrase that
+# stays hot long enough may gain from a longer mean, which brief sound-alike peaks do not reach.
 WINDOW = 3
 WAKE_WINDOWS = (3, 8)
 # False accepts per hour the wake cutoff is chosen for on validation audio (target is 0.5).
