@@ -78,7 +78,7 @@ DEFAULT_COMMAND_CHANNELS = 64
 # pointwise layers holds 3 KB less than the default C=64 int8 model (weights + working memory),
 # for 1.46 times the MACs.
 WIDE_COMMAND_CHANNELS = 80
-WIDE_COMMAND_W4 = ("conv0", "pw")
+WIDE_W4 = ("conv0", "pw")  # the 4-bit layers of either wide model
 # `hushword train --word W --wide`: the wake model at C=56 with the same 4-bit layers, the
 # widest under the 1.0 M MACs per second a wake model may take (C=64 would take 1.2 M).
 WIDE_WAKE_CHANNELS = 56

@@ -258,15 +258,11 @@ def train(
 
     recipe = dataset.Recipe(task)
     if task == "commands" and wide:
-        model = KeywordNet(
-            modelfile.WIDE_COMMAND_CHANNELS, recipe.n_out, w4=modelfile.WIDE_COMMAND_W4
-        )
+        model = KeywordNet(modelfile.WIDE_COMMAND_CHANNELS, recipe.n_out, w4=modelfile.WIDE_W4)
     elif task == "commands":
         model = KeywordNet(modelfile.DEFAULT_COMMAND_CHANNELS, recipe.n_out)
     elif wide:
-        model = KeywordNet(
-            modelfile.WIDE_WAKE_CHANNELS, recipe.n_out, w4=modelfile.WIDE_COMMAND_W4
-        )
+        model = KeywordNet(modelfile.WIDE_WAKE_CHANNELS, recipe.n_out, w4=modelfile.WIDE_W4)
     else:
         model = KeywordNet(modelfile.DEFAULT_WAKE_CHANNELS, recipe.n_out)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
