@@ -52,8 +52,8 @@ test-dut: setup
 
 # Train the shipped models from synthetic speech (cached and resumable), then evaluate them.
 model: train-deps
-	$(HW) train --word hey_jarvis
-	$(HW) train --word alexa --kokoro-voices --tries 3   # neural voices too, best of 3 on validation: README, Neural voices
+	$(HW) train --word hey_jarvis --tries 2   # best of 2 on validation: docs/models/experiments.md
+	$(HW) train --word alexa --kokoro-voices --train-window 3 --tries 3   # neural voices too, best of 3 on validation: README, Neural voices; trained for the 3-frame detector: docs/models/experiments.md
 	$(HW) train --commands --kokoro-voices --init-seed 1   # neural voices too; its second initialisation: README, Neural voices
 
 eval: setup

@@ -131,6 +131,7 @@ def export_model(
     val,
     init_seed=None,
     train_voices=(),
+    train_window=None,
 ):
     init = seed if init_seed is None else init_seed
     rng = np.random.default_rng([init, 11])
@@ -155,6 +156,8 @@ def export_model(
         "train_seconds": round(state["train_s"], 1),
         "best_epoch": int(best["epoch"]),
     }
+    if train_window:  # the frames the loss and epoch selection averaged (a wake word)
+        extra["training"]["train_window"] = train_window
     manifest = _write(
         model, recipe, task, calib, out_base, round(q["cutoff"], 4), extra, q["window"]
     )

@@ -12,11 +12,14 @@ from host_tools.train import dataset, tts
 
 CACHE = os.path.join(".cache", "hushword")
 # Detector smoothing: the detector fires on the mean of the last WINDOW frame probabilities.
-# The loss, epoch selection and the command model use WINDOW; a wake model's detector window
-# is chosen on validation from WAKE_WINDOWS (60 or 160 ms), after training: a phrase that
-# stays hot long enough may gain from a longer mean, which brief sound-alike peaks do not reach.
+# The command model uses WINDOW; a wake model's detector window is chosen on validation from
+# WAKE_WINDOWS (60 or 160 ms), after training: a phrase that stays hot long enough may gain
+# from a longer mean, which brief sound-alike peaks do not reach. A wake model is trained for
+# the long one: its loss and epoch selection use WAKE_TRAIN_WINDOW (docs/models/experiments.md,
+# "The detector window of a wake word").
 WINDOW = 3
 WAKE_WINDOWS = (3, 8)
+WAKE_TRAIN_WINDOW = 8
 # False accepts per hour the wake cutoff is chosen for on validation audio (target is 0.5).
 TARGET_FA_PER_HOUR = 0.25
 TARGET_UNKNOWN_ACCEPT = 0.01
@@ -25,9 +28,10 @@ TARGET_UNKNOWN_ACCEPT = 0.01
 # a room does, so counted as hours of audio, the one or two that score highest set the cutoff.
 TARGET_SOUNDALIKE_ACCEPT = 0.01
 # bump when the training recipe changes, so old checkpoints are not resumed (13: accent rules
-# for the command positives; a wake word's data is the same as in 12). --accented-voices
+# for the command positives; a wake word's data is the same as in 12. 14: a wake model's loss
+# and epoch selection on WAKE_TRAIN_WINDOW frames; data as in 13). --accented-voices
 # changes the voices, and with them the data and the checkpoint's key.
-RECIPE = 13
+RECIPE = 14
 COMMAND_CUTOFFS = np.concatenate([np.linspace(0.3, 0.98, 35), [0.985, 0.99, 0.993, 0.996]])
 
 
@@ -155,14 +159,16 @@ def shipped_error(task, manifest):
 PEAK_WEIGHT = 1.0
 
 
-def detection_loss(torch, logits, yb, task, n_out):
+def detection_loss(torch, logits, yb, task, n_out, window=None):
     """The two ends of the detector's decision, next to the per-frame cross-entropy:
 
     - negatives: the single worst frame pushed down, which is what a false accept is (for
       commands: the most probable command in an example that says none);
-    - positives: the best WINDOW-frame mean of the said word's probability inside its hot
-      zone pushed up (max-pooling loss, Sun et al. 2016): a detection needs one confident
-      peak there, not every hot frame right, and a miss is a peak that stayed low.
+    - positives: the best mean over the detector's window (`window`; by default WINDOW
+      frames for commands, WAKE_TRAIN_WINDOW for a wake word) of the said word's probability
+      inside its hot zone pushed up (max-pooling loss, Sun et al. 2016): a detection needs
+      one confident peak there, not every hot frame right, and a miss is a peak that stayed
+      low.
     """
     n_hot = n_out - 2 if task == "commands" else 1
     hot = (yb >= 0) & (yb < n_hot) if task == "commands" else yb == 1
@@ -178,8 +184,9 @@ def detection_loss(torch, logits, yb, task, n_out):
         pp, yp, hp = p[is_pos], yb[is_pos], hot[is_pos]
         target = torch.where(hp, yp, torch.zeros_like(yp)).amax(dim=1)  # the said label
         pt = pp.gather(2, target.view(-1, 1, 1).expand(-1, pp.shape[1], 1))[:, :, 0]
-        # Causal mean over WINDOW frames, as the detector smooths.
-        c = torch.nn.functional.pad(pt, (WINDOW - 1, 0)).unfold(1, WINDOW, 1).mean(-1)
+        # Causal mean over the window, as the detector smooths.
+        w = window or (WINDOW if task == "commands" else WAKE_TRAIN_WINDOW)
+        c = torch.nn.functional.pad(pt, (w - 1, 0)).unfold(1, w, 1).mean(-1)
         peak = torch.where(hp, c, torch.zeros_like(c)).amax(dim=1)
         loss = loss + PEAK_WEIGHT * (-torch.log(peak + 1e-6)).mean()
     return loss
@@ -226,16 +233,27 @@ def train(
     accented=False,
     wide=False,
     kokoro=False,
+    train_window=None,
 ):
     """Train `task` on data made with `seed`; `init_seed` (default: `seed`) alone seeds the
     initial weights, the example order and the feature jitter, so another value trains another
     model on the same cached data. `accented`: festival's voices of other languages among the
     training and validation voices (tts.voice_pools); `kokoro`: Kokoro's voices among the
     training voices. `wide`: the model at modelfile.WIDE_COMMAND_CHANNELS (commands) or
-    WIDE_WAKE_CHANNELS (wake words) with 4-bit weights (same device RAM, more MACs)."""
+    WIDE_WAKE_CHANNELS (wake words) with 4-bit weights (same device RAM, more MACs).
+    `train_window`: the frames a wake word's loss and epoch selection average (one of
+    WAKE_WINDOWS; default WAKE_TRAIN_WINDOW)."""
     torch = _torch()
     tts.require_engines()
     init = seed if init_seed is None else init_seed
+    if task == "commands":  # the frames the loss and epoch selection average
+        if train_window:
+            raise HushwordError("--train-window is for wake words; commands use %d" % WINDOW)
+        tw = WINDOW
+    else:
+        tw = train_window or WAKE_TRAIN_WINDOW
+        if tw not in WAKE_WINDOWS:
+            raise HushwordError("--train-window must be one of %s" % (WAKE_WINDOWS,))
     torch.manual_seed(init)
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     sz = sizes(task, quick)
@@ -276,6 +294,7 @@ def train(
         repr(
             (task, init, quick, epochs, xtr.shape, int(xtr[::97].sum()), RECIPE)
             + (("wide", model.channels) if wide else ())
+            + (("train_window", tw) if task != "commands" and tw != WAKE_TRAIN_WINDOW else ())
         ).encode()
     ).hexdigest()[:10]
     ckpt_path = os.path.join(CACHE, "ckpt", "%s-%s.pt" % (task, key))
@@ -320,7 +339,7 @@ def train(
             loss = torch.nn.functional.cross_entropy(
                 logits.reshape(-1, recipe.n_out), yb.reshape(-1), weight=weights, ignore_index=-1
             )
-            loss = loss + detection_loss(torch, logits, yb, task, recipe.n_out)
+            loss = loss + detection_loss(torch, logits, yb, task, recipe.n_out, tw)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -333,8 +352,8 @@ def train(
             err, cutoff, acc, unk = command_metrics(probs, yva, recipe.labels)
             info = {"val_accuracy": acc, "val_unknown_accept": unk}
         else:
-            frr, cutoff, alike = wake_metrics(probs, yva, val_soundalike)
-            err = wake_selection_error(probs, yva, val_soundalike)
+            frr, cutoff, alike = wake_metrics(probs, yva, val_soundalike, tw)
+            err = wake_selection_error(probs, yva, val_soundalike, tw)
             info = {"val_frr": frr, "val_frr_sel": err, "val_soundalike_accept": alike}
         state["train_s"] += time.time() - te
         rec = dict(epoch=epoch + 1, loss=total / steps_per_epoch, cutoff=cutoff, qat=model.quant)
@@ -379,4 +398,5 @@ def train(
         log=log,
         val=(xva, yva),
         train_voices=pools["train"],
+        train_window=None if task == "commands" else tw,
     )

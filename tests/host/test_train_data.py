@@ -390,6 +390,27 @@ def test_detection_loss_rewards_one_confident_peak_in_the_hot_zone():
     assert one > 10 * float(loop.detection_loss(torch, quiet, yn, "commands", n_out))
 
 
+def test_a_wake_word_is_trained_for_its_longer_detector_window():
+    torch = pytest.importorskip("torch")
+    from host_tools.train import loop
+
+    y = torch.zeros(1, 40, dtype=torch.long)
+    y[0, 20:31] = 1
+
+    def loss(width, window=None):
+        logits = torch.zeros(1, 40, 2)
+        logits[0, 22 : 22 + width, 1] = 6.0
+        return float(loop.detection_loss(torch, logits, y, "hey_jarvis", 2, window))
+
+    # A hot peak as long as the wake word's training window is what the loss asks for; one of
+    # the command model's WINDOW frames is diluted in that longer mean, unless the word is
+    # trained for the short window (--train-window 3).
+    assert loop.WAKE_TRAIN_WINDOW in loop.WAKE_WINDOWS and loop.WAKE_TRAIN_WINDOW > loop.WINDOW
+    assert loss(loop.WAKE_TRAIN_WINDOW) < 0.05
+    assert loss(loop.WINDOW) > 0.3
+    assert loss(loop.WINDOW, window=loop.WINDOW) < 0.05
+
+
 def test_choosing_among_tries_weighs_accepted_unknowns_as_selection_does():
     from host_tools.train import loop
 

@@ -89,6 +89,16 @@ def test_quick_train_exports_a_loadable_model(tmp_path, monkeypatch, what):
     best = tmp_path / "best"
     assert cli.main(["train", *what, "--quick", "--tries", "2", "--out", str(best)]) == 0
     assert (best / (name + ".bin")).read_bytes() == (other / (name + ".bin")).read_bytes()
+    # Its manifest says what making the data cost, which only the first try paid.
+    tries = tmp_path / ".cache" / "hushword" / "tries"
+    tried = [
+        json.loads((tries / ("%s-init%d" % (name, i)) / (name + ".json")).read_text())
+        for i in (0, 1)
+    ]
+    made_s = [m["training"]["data_seconds"] for m in tried]
+    kept = json.loads((best / (name + ".json")).read_text())
+    assert kept["training"]["init_seed"] == 1
+    assert kept["training"]["data_seconds"] == max(made_s)
     assert cli.main(["train", *what, "--quick", "--tries", "0", "--out", str(best)]) != 0
 
 
@@ -102,6 +112,16 @@ def test_missing_tts_engines_is_one_clear_line(monkeypatch, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc != 0
     assert err == ["hushword: error: install TTS engines with: make train-deps"]
+
+
+def test_train_window_is_for_wake_words_only(tmp_path, monkeypatch, capsys):
+    _skip_without_training_tools()
+    monkeypatch.chdir(tmp_path)
+    rc = cli.main(["train", "--commands", "--train-window", "3", "--quick", "--out", "m"])
+    assert rc != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "hushword: error: --train-window is for wake words; commands use 3"
+    assert not (tmp_path / ".cache" / "hushword" / "data").exists()  # refused before any data
 
 
 def test_interrupted_training_resumes_from_its_last_epoch(tmp_path, monkeypatch):
