@@ -52,7 +52,8 @@ def add_arguments(parser):
         default=1,
         help="train this many initialisations (--init-seed, then +1, +2, ...) on the same data "
         "and keep the one that does best on the validation voices; each extra try adds only "
-        "the training part (about 22 min for a wake word on 2 cores) (default: 1)",
+        "the training part (10-13 min for a wake word, 14-30 for commands, on 2 cores; "
+        "default: 1)",
     )
     parser.add_argument(
         "--examples",
