@@ -314,6 +314,8 @@ def train(
     else:
         weights[1] = 3.0  # hot frames are few; recall them, FA is held by the max-loss below
     rng = np.random.default_rng([init, 7])
+    if state.get("rng"):  # resumed: the augmentation draws go on where the run stopped
+        rng.bit_generator.state = state["rng"]
     for epoch in range(state["epoch"], epochs):
         te = time.time()
         model.set_quant(epoch >= qat_from)
@@ -365,6 +367,7 @@ def train(
             state["best"] = dict(rec, err=err)
             state["best_state"] = {k: v.clone() for k, v in model.state_dict().items()}
         state["epoch"] = epoch + 1
+        state["rng"] = rng.bit_generator.state
         tmp = ckpt_path + ".tmp"
         torch.save(
             {

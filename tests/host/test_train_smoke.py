@@ -151,4 +151,13 @@ def test_interrupted_training_resumes_from_its_last_epoch(tmp_path, monkeypatch)
     # Epoch 2 was interrupted before its checkpoint: the rerun starts there, not at epoch 1.
     assert "resuming hey_jarvis from epoch 1" in lines
     assert [json.loads(x)["epoch"] for x in lines if x.startswith('{"epoch"')] == [2, 3]
-    assert (tmp_path / "m" / "hey_jarvis.bin").exists()
+    # ...and goes on as a run that was never interrupted does: the same losses (the
+    # augmentation draws carry on), and the same model to the byte.
+    monkeypatch.setattr(loop, "CACHE", str(tmp_path / "fresh-cache"))
+    shutil.copytree(tmp_path / ".cache" / "hushword" / "data", tmp_path / "fresh-cache" / "data")
+    whole = []
+    loop.train("hey_jarvis", str(tmp_path / "n"), quick=True, epochs=3, jobs=1, log=whole.append)
+    epochs = [x for x in lines if x.startswith('{"epoch"')]
+    assert epochs == [x for x in whole if x.startswith('{"epoch"')][1:]
+    m, n = (tmp_path / d / "hey_jarvis.bin" for d in "mn")
+    assert m.read_bytes() == n.read_bytes()
